@@ -1,0 +1,36 @@
+#!/bin/bash
+# shellcheck disable=SC2154 # moddir, systemdsystemunitdir, systemdutildir come from dracut
+# dracut module "iscsi-target": export this machine's disks through the kernel's LIO iSCSI target from the
+# initramfs and hold the boot there. Inert unless the command line carries rd.iscsi_target.dev=.
+
+# Tests point this at a build tree; installed systems use /usr/sbin.
+iscsi_target_tool() {
+    echo "${ISCSI_TARGET_BINDIR:-/usr/sbin}/iscsi-target"
+}
+
+check() {
+    [ -x "$(iscsi_target_tool)" ] || return 1
+    # Only when asked for (dracut.conf.d drop-in or -a iscsi-target).
+    return 255
+}
+
+depends() {
+    echo network
+    return 0
+}
+
+installkernel() {
+    hostonly='' instmods configfs target_core_mod target_core_iblock target_core_file iscsi_target_mod
+}
+
+install() {
+    inst_binary "$(iscsi_target_tool)" /usr/sbin/iscsi-target
+    inst_hook cmdline 05 "$moddir/parse-iscsi-target.sh"
+    inst_hook pre-mount 00 "$moddir/iscsi-target-hold.sh"
+    if dracut_module_included "systemd"; then
+        inst_simple "$moddir/iscsi-target.target" "$systemdsystemunitdir/iscsi-target.target"
+        inst_simple "$moddir/iscsi-target.service" "$systemdsystemunitdir/iscsi-target.service"
+        inst_simple "$moddir/iscsi-target-shell.service" "$systemdsystemunitdir/iscsi-target-shell.service"
+        inst_script "$moddir/iscsi-target-generator.sh" "$systemdutildir/system-generators/iscsi-target-generator"
+    fi
+}

@@ -1,0 +1,240 @@
+#include "commands.h"
+
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "blockdev.h"
+#include "cmdline.h"
+#include "configfs.h"
+#include "error.h"
+#include "kmod.h"
+#include "lio.h"
+#include "saveconfig.h"
+#include "settings.h"
+#include "status.h"
+#include "target_plan.h"
+
+namespace iscsi_target {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* last_error_file = "/run/iscsi-target/error";
+constexpr long configfs_magic = 0x62656570;  // CONFIGFS_MAGIC, linux/magic.h
+
+void warn(const std::string& message) { std::cerr << "iscsi-target: warning: " << message << std::endl; }
+
+Cmdline load_cmdline(const Options& o) {
+  return Cmdline::load(o.etc_dir, o.proc_cmdline, o.has_cmdline_text ? std::optional(o.cmdline_text) : std::nullopt);
+}
+
+std::string default_iqn(const Options& o) {
+  std::ifstream in(fs::path(o.etc_dir) / "machine-id");
+  std::string id;
+  in >> id;
+  if (id.size() >= 12) return "iqn.2024-01.org.dracut-iscsi-target:" + id.substr(0, 12);
+  return "iqn.2024-01.org.dracut-iscsi-target:target";
+}
+
+// Everything LIO needs from the running kernel, before the first configfs write.
+void prepare_kernel() {
+  // LIO keeps persistent-reservation state under its dbroot (/etc/target); without it every PR command fails.
+  std::error_code ec;
+  fs::create_directories("/etc/target/pr", ec);
+  if (ec) throw Error("cannot create LIO state directory /etc/target/pr: " + ec.message());
+  load_kernel_modules(lio_modules);
+  struct statfs st {};
+  if (::statfs("/sys/kernel/config", &st) != 0 || st.f_type != configfs_magic) {
+    if (::mount("configfs", "/sys/kernel/config", "configfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0 && errno != EBUSY)
+      throw system_error("cannot mount configfs on", "/sys/kernel/config", errno);
+  }
+  if (!fs::exists("/sys/kernel/config/target"))
+    throw Error("/sys/kernel/config/target missing after loading target_core_mod");
+}
+
+void remember_error(const Options& o, const std::string& message) {
+  if (!o.real_system()) return;
+  std::error_code ec;
+  fs::create_directories(fs::path(last_error_file).parent_path(), ec);
+  std::ofstream(last_error_file) << message << "\n";
+}
+
+void forget_error(const Options& o) {
+  if (!o.real_system()) return;
+  std::error_code ec;
+  fs::remove(last_error_file, ec);
+}
+
+std::string local_addresses() {
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0) return "";
+  std::string out;
+  for (ifaddrs* a = list; a; a = a->ifa_next) {
+    if (!a->ifa_addr || (a->ifa_flags & IFF_LOOPBACK)) continue;
+    char buf[INET6_ADDRSTRLEN] = {};
+    if (a->ifa_addr->sa_family == AF_INET)
+      inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(a->ifa_addr)->sin_addr, buf, sizeof buf);
+    else
+      continue;  // IPv4 is what initiators are usually given; keep the banner short
+    out += std::string(out.empty() ? "" : ", ") + buf + " (" + a->ifa_name + ")";
+  }
+  freeifaddrs(list);
+  return out;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+void write_private_file(const std::string& path, const std::string& text) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) throw system_error("cannot write", path, errno);
+  ::fchmod(fd, 0600);  // secrets: also when the file existed with wider permissions
+  ssize_t written = ::write(fd, text.data(), text.size());
+  int err = errno;
+  ::close(fd);
+  if (written != static_cast<ssize_t>(text.size())) throw system_error("cannot write", path, written < 0 ? err : EIO);
+}
+
+}  // namespace
+
+void print_error(const std::string& message) { std::cerr << "iscsi-target: error: " << message << std::endl; }
+void print_info(const std::string& message) { std::cout << "iscsi-target: " << message << std::endl; }
+
+int cmd_start(const Options& o) {
+  const auto started = std::chrono::steady_clock::now();
+  try {
+    const Cmdline cmdline = load_cmdline(o);
+    const TargetSettings settings = settings_from_cmdline(cmdline, default_iqn(o));
+    if (o.real_system()) prepare_kernel();
+    ConfigFs configfs(o.configfs_root);
+    if (configfs.exists(lio_paths::target(settings.iqn)))
+      throw Error("target " + settings.iqn + " already exists in " + configfs.path(lio_paths::target(settings.iqn)).string() +
+                  " (run 'iscsi-target stop' first)");
+    std::vector<BlockDevice> devices;
+    for (const auto& spec : settings.device_specs)
+      devices.push_back(resolve_block_device(keys::dev, spec, std::chrono::seconds(settings.device_wait_seconds)));
+    const LioConfig config = plan_lio_config(settings, devices);
+    apply_lio_config(configfs, config, warn);
+    forget_error(o);
+    std::ostringstream summary;
+    summary << "ready: " << settings.iqn << " on " << settings.portal.configfs_name() << ", " << devices.size() << " LUN(s):";
+    for (size_t i = 0; i < devices.size(); ++i) summary << " " << i << "=" << devices[i].path;
+    summary << "; start took " << std::fixed;
+    summary.precision(2);
+    summary << seconds_since(started) << " s";
+    print_info(summary.str());
+    return 0;
+  } catch (const Error& e) {
+    remember_error(o, e.what());
+    throw;
+  }
+}
+
+int cmd_stop(const Options& o) {
+  ConfigFs configfs(o.configfs_root);
+  if (!configfs.exists("target")) {
+    print_info("stopped (LIO is not loaded)");
+    return 0;
+  }
+  bool ok = teardown_lio(configfs, warn);
+  print_info(ok ? "stopped: every iSCSI target and backstore removed" : "stop: some objects could not be removed (see warnings)");
+  return ok ? 0 : 1;
+}
+
+int cmd_status(const Options& o) {
+  ConfigFs configfs(o.configfs_root);
+  const auto targets = read_status(configfs);
+  if (o.json) std::cout << status_to_json(targets).dump(2) << std::endl;
+  else std::cout << status_to_text(targets);
+  return 0;
+}
+
+int cmd_save(const Options& o) {
+  ConfigFs configfs(o.configfs_root);
+  const std::string text = saveconfig_from_lio(read_lio_config(configfs, /*with_secrets=*/true)).dump(2) + "\n";
+  if (o.positional.empty() || o.positional[0] == "-") std::cout << text;
+  else write_private_file(o.positional[0], text), print_info("saved to " + o.positional[0]);
+  return 0;
+}
+
+int cmd_restore(const Options& o) {
+  if (o.positional.empty()) throw Error("restore: missing FILE (a targetcli saveconfig.json)");
+  const std::string& file = o.positional[0];
+  std::ifstream in(file);
+  if (!in) throw system_error("cannot read", file, errno);
+  nlohmann::json json;
+  try {
+    json = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw Error(file + ": not valid JSON: " + e.what());
+  }
+  LioConfig config;
+  try {
+    config = lio_from_saveconfig(json);
+  } catch (const Error& e) {
+    throw Error(file + ": " + e.what());
+  }
+  if (o.real_system()) prepare_kernel();
+  ConfigFs configfs(o.configfs_root);
+  apply_lio_config(configfs, config, warn);
+  print_info("restored " + std::to_string(config.storage_objects.size()) + " storage object(s) and " +
+             std::to_string(config.targets.size()) + " target(s) from " + file);
+  return 0;
+}
+
+int cmd_enabled(const Options& o) { return target_mode_requested(load_cmdline(o)) ? 0 : 1; }
+
+int cmd_console(const Options& o) {
+  ConfigFs configfs(o.configfs_root);
+  std::cout << "\n=== iSCSI Target mode: this machine's disks are exported; its filesystems stay unmounted ===\n"
+            << status_to_text(read_status(configfs));
+  if (std::ifstream err(last_error_file); err) {
+    std::string line;
+    std::getline(err, line);
+    std::cout << "  NOT EXPORTING: " << line << "\n";
+  }
+  const std::string addresses = local_addresses();
+  std::cout << "  addresses: " << (addresses.empty() ? "none configured" : addresses) << "\n"
+            << "  Power off: " << (fs::exists("/run/systemd/system") ? "systemctl poweroff" : "iscsi-target poweroff")
+            << " (stops the target first).  Leaving this shell brings it back.\n\n"
+            << std::flush;
+  pid_t child = fork();
+  if (child < 0) throw system_error("cannot fork", "/bin/sh", errno);
+  if (child == 0) {
+    setenv("PS1", "iscsi-target# ", 1);
+    execl("/bin/sh", "sh", "-i", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  int status = 0;
+  while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  return 0;
+}
+
+int cmd_poweroff(const Options& o) {
+  ConfigFs configfs(o.configfs_root);
+  if (configfs.exists("target")) teardown_lio(configfs, warn);
+  print_info("target stopped; powering off");
+  ::sync();
+  if (::reboot(RB_POWER_OFF) != 0) throw system_error("cannot power off", "reboot(2)", errno);
+  return 0;
+}
+
+}  // namespace iscsi_target

@@ -1,0 +1,75 @@
+// iscsi-target: export this machine's disks through the kernel's LIO iSCSI target (used from the initramfs).
+#include <cstring>
+#include <iostream>
+#include <map>
+
+#include "commands.h"
+#include "error.h"
+
+namespace {
+
+constexpr const char* usage = R"(usage: iscsi-target COMMAND [OPTIONS]
+
+Commands:
+  start       export the devices named on the kernel command line (rd.iscsi_target.*)
+  stop        remove every iSCSI target and backstore (safe to repeat)
+  status      show what is exported, to whom, and I/O counters (--json for JSON)
+  save [FILE] write the LIO configuration as targetcli saveconfig.json (default: stdout; mode 0600)
+  restore FILE  apply a targetcli saveconfig.json (all or nothing)
+  enabled     exit 0 when the command line asks for target mode
+  console     show the status and run an operator shell (target mode's console)
+  poweroff    stop the target, sync and power off (initramfs without systemd)
+
+Options:
+  --cmdline TEXT   use TEXT instead of /proc/cmdline (/etc/cmdline.d/*.conf still apply)
+  --configfs DIR   configfs root (default /sys/kernel/config)
+  --etc DIR        where cmdline.d lives (default /etc)
+  --json           JSON output for status
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace iscsi_target;
+  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
+    std::cout << usage;
+    return argc < 2 ? 2 : 0;
+  }
+  const std::string command = argv[1];
+  Options options;
+  for (int i = 2; i < argc; ++i) {
+    const std::string arg = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        print_error(arg + ": missing value");
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (arg == "--cmdline") options.cmdline_text = value(), options.has_cmdline_text = true;
+    else if (arg == "--configfs") options.configfs_root = value();
+    else if (arg == "--etc") options.etc_dir = value();
+    else if (arg == "--json") options.json = true;
+    else if (arg.starts_with("--")) {
+      print_error("unknown option " + arg);
+      return 2;
+    } else options.positional.push_back(arg);
+  }
+  static const std::map<std::string, int (*)(const Options&)> commands = {
+      {"start", cmd_start},     {"stop", cmd_stop},       {"status", cmd_status},   {"save", cmd_save},
+      {"restore", cmd_restore}, {"enabled", cmd_enabled}, {"console", cmd_console}, {"poweroff", cmd_poweroff}};
+  auto found = commands.find(command);
+  if (found == commands.end()) {
+    print_error("unknown command '" + command + "' (see iscsi-target --help)");
+    return 2;
+  }
+  try {
+    return found->second(options);
+  } catch (const Error& e) {
+    print_error(e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    print_error(std::string("internal error: ") + e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,108 @@
+#include "settings.h"
+
+#include <algorithm>
+#include <charconv>
+
+#include "error.h"
+#include "iqn.h"
+
+namespace iscsi_target {
+
+namespace {
+
+std::string require_iscsi_name(const std::string& key, const std::string& value) {
+  if (auto problem = iscsi_name_problem(value)) throw setting_error(key, value, *problem);
+  return value;
+}
+
+// CHAP values travel to LIO through configfs as exact bytes; whitespace or control characters would be
+// mangled on the way or by the initiator's config parser.
+std::string require_chap_value(const std::string& key, const std::string& value, bool secret) {
+  const std::string shown = secret ? "<hidden " + std::to_string(value.size()) + " characters>" : value;
+  if (value.empty()) throw setting_error(key, shown, "must not be empty");
+  if (value.size() > max_chap_length)
+    throw setting_error(key, shown, "longer than " + std::to_string(max_chap_length) + " characters (LIO's limit)");
+  if (std::any_of(value.begin(), value.end(), [](unsigned char c) { return c <= ' ' || c == 0x7f; }))
+    throw setting_error(key, shown, "must not contain spaces or control characters");
+  return value;
+}
+
+ChapCredentials chap_from(const Cmdline& cmdline) {
+  auto get = [&](const char* key) { return cmdline.get(key); };
+  ChapCredentials chap;
+  auto user = get(keys::username), pass = get(keys::password);
+  auto muser = get(keys::mutual_username), mpass = get(keys::mutual_password);
+  if (user || pass) {
+    if (!user) throw setting_error(keys::username, "", std::string("missing although ") + keys::password + " is set");
+    if (!pass) throw setting_error(keys::password, "", std::string("missing although ") + keys::username + " is set");
+    chap.userid = require_chap_value(keys::username, *user, false);
+    chap.password = require_chap_value(keys::password, *pass, true);
+  }
+  if (muser || mpass) {
+    if (!chap.enabled())
+      throw setting_error(keys::mutual_username, muser.value_or(""),
+                          std::string("mutual CHAP needs one-way CHAP too (") + keys::username + ")");
+    if (!muser) throw setting_error(keys::mutual_username, "", std::string("missing although ") + keys::mutual_password + " is set");
+    if (!mpass) throw setting_error(keys::mutual_password, "", std::string("missing although ") + keys::mutual_username + " is set");
+    chap.mutual_userid = require_chap_value(keys::mutual_username, *muser, false);
+    chap.mutual_password = require_chap_value(keys::mutual_password, *mpass, true);
+    // RFC 3720 §8.2.1: a secret used to authenticate the initiator must not authenticate the target.
+    if (chap.mutual_password == chap.password)
+      throw setting_error(keys::mutual_password, "<hidden>", std::string("must differ from ") + keys::password);
+  }
+  return chap;
+}
+
+int wait_seconds_from(const Cmdline& cmdline) {
+  auto text = cmdline.get(keys::wait);
+  if (!text) return 30;
+  int value = -1;
+  auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
+  if (ec != std::errc() || end != text->data() + text->size() || value < 0 || value > 3600)
+    throw setting_error(keys::wait, *text, "must be a number of seconds from 0 to 3600");
+  return value;
+}
+
+}  // namespace
+
+bool target_mode_requested(const Cmdline& cmdline) { return cmdline.get(keys::dev).has_value(); }
+
+TargetSettings settings_from_cmdline(const Cmdline& cmdline, const std::string& default_iqn) {
+  TargetSettings settings;
+  settings.device_specs = cmdline.get_all(keys::dev);
+  if (settings.device_specs.empty())
+    throw setting_error(keys::dev, "", "no device to export (give rd.iscsi_target.dev=DEVICE, repeatable)");
+  for (size_t i = 0; i < settings.device_specs.size(); ++i) {
+    const auto& spec = settings.device_specs[i];
+    const bool known_form = spec.starts_with("/") || spec.starts_with("UUID=") || spec.starts_with("PARTUUID=") ||
+                            spec.starts_with("LABEL=") || spec.starts_with("PARTLABEL=");
+    if (!known_form) throw setting_error(keys::dev, spec, "expected a device path, UUID=, PARTUUID=, LABEL= or PARTLABEL=");
+    if (std::find(settings.device_specs.begin(), settings.device_specs.begin() + static_cast<long>(i), spec) !=
+        settings.device_specs.begin() + static_cast<long>(i))
+      throw setting_error(keys::dev, spec, "given twice");
+  }
+
+  settings.iqn = require_iscsi_name(keys::iqn, cmdline.get(keys::iqn).value_or(default_iqn));
+
+  if (auto initiator = cmdline.get(keys::initiator)) settings.initiator_iqns.push_back(require_iscsi_name(keys::initiator, *initiator));
+  for (const auto& extra : cmdline.get_all(keys::extra_initiator)) {
+    require_iscsi_name(keys::extra_initiator, extra);
+    if (std::find(settings.initiator_iqns.begin(), settings.initiator_iqns.end(), extra) == settings.initiator_iqns.end())
+      settings.initiator_iqns.push_back(extra);
+  }
+  if (settings.initiator_iqns.empty())
+    throw setting_error(keys::initiator, "", "not set: name the initiator IQN that may log in");
+  if (std::find(settings.initiator_iqns.begin(), settings.initiator_iqns.end(), settings.iqn) != settings.initiator_iqns.end())
+    throw setting_error(keys::initiator, settings.iqn, std::string("equals the target's own name ") + keys::iqn);
+
+  settings.chap = chap_from(cmdline);
+  if (auto portal = cmdline.get(keys::portal)) settings.portal = parse_portal(keys::portal, *portal);
+  settings.device_wait_seconds = wait_seconds_from(cmdline);
+  if (auto tuning = cmdline.get(keys::tuning)) {
+    if (*tuning == "lio-defaults") settings.tuning = Tuning::lio_defaults;
+    else if (*tuning != "tuned" && *tuning != "1") throw setting_error(keys::tuning, *tuning, "expected 'tuned' or 'lio-defaults'");
+  }
+  return settings;
+}
+
+}  // namespace iscsi_target

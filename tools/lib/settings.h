@@ -1,0 +1,57 @@
+// What the user asked for, validated: the target mode's whole configuration as plain data.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cmdline.h"
+#include "portal.h"
+
+namespace iscsi_target {
+
+// Command-line keys. The rd.iscsi.* ones are shared with dracut's initiator and the shell original.
+namespace keys {
+inline constexpr const char* dev = "rd.iscsi_target.dev";
+inline constexpr const char* iqn = "rd.iscsi_target.iqn";
+inline constexpr const char* initiator = "rd.iscsi.initiator";
+inline constexpr const char* extra_initiator = "rd.iscsi_target.initiator";
+inline constexpr const char* username = "rd.iscsi.username";
+inline constexpr const char* password = "rd.iscsi.password";
+inline constexpr const char* mutual_username = "rd.iscsi.in.username";
+inline constexpr const char* mutual_password = "rd.iscsi.in.password";
+inline constexpr const char* portal = "rd.iscsi_target.portal";
+inline constexpr const char* wait = "rd.iscsi_target.wait";
+inline constexpr const char* tuning = "rd.iscsi_target.tuning";
+}  // namespace keys
+
+struct ChapCredentials {
+  std::string userid, password;                // the initiator proves itself with these
+  std::string mutual_userid, mutual_password;  // the target proves itself with these (mutual CHAP)
+  bool enabled() const { return !userid.empty(); }
+  bool mutual() const { return !mutual_userid.empty(); }
+};
+
+enum class Tuning { tuned, lio_defaults };
+
+struct TargetSettings {
+  std::string iqn;
+  std::vector<std::string> device_specs;  // LUN 0, 1, 2 … in this order
+  std::vector<std::string> initiator_iqns;
+  ChapCredentials chap;
+  Portal portal{"0.0.0.0", 3260, false};
+  int device_wait_seconds = 30;
+  Tuning tuning = Tuning::tuned;
+};
+
+// True when the command line asks for target mode (any rd.iscsi_target.dev).
+bool target_mode_requested(const Cmdline& cmdline);
+
+// Reads and validates every target key; throws Error naming the first bad key and its value
+// (secret values are never echoed).
+TargetSettings settings_from_cmdline(const Cmdline& cmdline, const std::string& default_iqn);
+
+// LIO keeps CHAP names and secrets in 256-byte buffers with a terminating NUL.
+inline constexpr size_t max_chap_length = 255;
+
+}  // namespace iscsi_target

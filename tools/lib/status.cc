@@ -1,0 +1,114 @@
+#include "status.h"
+
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "lio.h"
+
+namespace iscsi_target {
+
+namespace {
+
+uint64_t read_number(const ConfigFs& fs, const std::string& rel) {
+  auto text = fs.read(rel);
+  if (!text) return 0;
+  try {
+    return std::stoull(*text);
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
+
+uint64_t device_size(const SystemPaths& paths, const std::string& dev) {
+  struct stat st {};
+  if (::stat(dev.c_str(), &st) != 0 || !S_ISBLK(st.st_mode)) return 0;
+  std::ifstream in(paths.sys / "dev/block" / (std::to_string(major(st.st_rdev)) + ":" + std::to_string(minor(st.st_rdev))) / "size");
+  uint64_t sectors = 0;
+  in >> sectors;
+  return sectors * 512;
+}
+
+std::string human_size(uint64_t bytes) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double value = static_cast<double>(bytes);
+  int unit = 0;
+  while (value >= 1024 && unit < 4) value /= 1024, ++unit;
+  std::ostringstream out;
+  out.precision(value < 10 && unit > 0 ? 2 : 0);
+  out << std::fixed << value << " " << units[unit];
+  return out.str();
+}
+
+}  // namespace
+
+std::vector<TargetStatus> read_status(const ConfigFs& fs, const SystemPaths& paths) {
+  const LioConfig config = read_lio_config(fs, /*with_secrets=*/false);
+  std::vector<TargetStatus> out;
+  for (const auto& target : config.targets) {
+    for (const auto& tpg : target.tpgs) {
+      const std::string tdir = lio_paths::tpg(target.wwn, tpg.tag);
+      TargetStatus status;
+      status.iqn = target.wwn;
+      status.enabled = tpg.enable;
+      for (const auto& portal : tpg.portals) status.portals.push_back(portal.configfs_name());
+      status.authentication = "none";
+      for (const auto& lun : tpg.luns) {
+        LunStatus ls;
+        ls.index = lun.index;
+        ls.backstore = lun.storage_object;
+        for (const auto& so : config.storage_objects)
+          if (so.saveconfig_path() == lun.storage_object) ls.device = so.dev, ls.serial = so.wwn;
+        ls.size_bytes = device_size(paths, ls.device);
+        const std::string stats = tdir + "/lun/lun_" + std::to_string(lun.index) + "/statistics/scsi_tgt_port/";
+        ls.commands = read_number(fs, stats + "in_cmds");
+        ls.read_mbytes = read_number(fs, stats + "read_mbytes");
+        ls.write_mbytes = read_number(fs, stats + "write_mbytes");
+        status.luns.push_back(ls);
+      }
+      for (const auto& acl : tpg.node_acls) {
+        if (!acl.chap_userid.empty() && tpg.attributes.count("authentication") && tpg.attributes.at("authentication") == "1")
+          status.authentication = acl.chap_mutual_userid.empty() ? "chap" : "mutual-chap";
+        const std::string info = fs.read(tdir + "/acls/" + acl.node_wwn + "/info").value_or("");
+        status.initiators.push_back({acl.node_wwn, !info.empty() && info.find("No active") == std::string::npos});
+      }
+      out.push_back(std::move(status));
+    }
+  }
+  return out;
+}
+
+nlohmann::json status_to_json(const std::vector<TargetStatus>& targets) {
+  nlohmann::json out{{"targets", nlohmann::json::array()}};
+  for (const auto& t : targets) {
+    nlohmann::json j{{"iqn", t.iqn}, {"enabled", t.enabled}, {"authentication", t.authentication},
+                     {"portals", t.portals}, {"luns", nlohmann::json::array()}, {"initiators", nlohmann::json::array()}};
+    for (const auto& l : t.luns)
+      j["luns"].push_back({{"lun", l.index}, {"backstore", l.backstore}, {"device", l.device}, {"size_bytes", l.size_bytes},
+                           {"serial", l.serial}, {"commands", l.commands}, {"read_mbytes", l.read_mbytes},
+                           {"write_mbytes", l.write_mbytes}});
+    for (const auto& i : t.initiators) j["initiators"].push_back({{"iqn", i.iqn}, {"logged_in", i.logged_in}});
+    out["targets"].push_back(j);
+  }
+  return out;
+}
+
+std::string status_to_text(const std::vector<TargetStatus>& targets) {
+  std::ostringstream out;
+  if (targets.empty()) out << "No iSCSI target is configured.\n";
+  for (const auto& t : targets) {
+    out << "Target " << t.iqn << (t.enabled ? "" : " (disabled)") << "\n";
+    for (const auto& p : t.portals) out << "  portal  " << p << "\n";
+    out << "  auth    " << t.authentication << "\n";
+    for (const auto& l : t.luns)
+      out << "  LUN " << l.index << "   " << l.device << "  " << human_size(l.size_bytes) << "  serial " << l.serial
+          << "  (" << l.commands << " cmds, " << l.read_mbytes << " MiB read, " << l.write_mbytes << " MiB written)\n";
+    for (const auto& i : t.initiators)
+      out << "  initiator " << i.iqn << (i.logged_in ? "  [logged in]" : "  [not logged in]") << "\n";
+  }
+  return out.str();
+}
+
+}  // namespace iscsi_target

@@ -1,0 +1,65 @@
+#include "target_plan.h"
+
+#include "error.h"
+#include "unit_serial.h"
+
+namespace iscsi_target {
+
+AttributeMap tuned_parameters() {
+  // LIO's defaults (MaxRecvDataSegmentLength 8192, FirstBurstLength 65536, MaxBurstLength 262144,
+  // InitialR2T Yes) split each write into 8 KiB PDUs and wait for an R2T round trip before sending data.
+  // Negotiation takes the lower of both sides, and open-iscsi offers 262144 / 262144 / 16776192 / No, so the
+  // target is where these limits are set.
+  return {
+      {"MaxRecvDataSegmentLength", "262144"},  // = open-iscsi's MaxXmitDataSegmentLength default
+      {"MaxXmitDataSegmentLength", "262144"},
+      {"FirstBurstLength", "262144"},          // unsolicited data per write command
+      {"MaxBurstLength", "1048576"},           // solicited data per R2T sequence
+      {"InitialR2T", "No"},                    // writes start sending data without waiting for an R2T
+      {"ImmediateData", "Yes"},
+  };
+}
+
+LioConfig plan_lio_config(const TargetSettings& settings, const std::vector<BlockDevice>& devices) {
+  LioConfig config;
+  Tpg tpg;
+  tpg.tag = 1;
+  tpg.attributes = {
+      {"authentication", settings.chap.enabled() ? "1" : "0"},
+      {"generate_node_acls", "0"},  // only the listed initiators get in
+      {"cache_dynamic_acls", "0"},
+      {"demo_mode_write_protect", "1"},
+  };
+  if (settings.tuning == Tuning::tuned) tpg.parameters = tuned_parameters();
+  tpg.portals.push_back(settings.portal);
+
+  for (size_t i = 0; i < devices.size(); ++i) {
+    const auto& dev = devices[i];
+    for (size_t k = 0; k < i; ++k)
+      if (devices[k].devno == dev.devno)
+        throw setting_error(keys::dev, dev.spec, "is the same device as " + devices[k].spec + " (" + dev.path + ")");
+    StorageObject so;
+    so.name = dev.name;
+    so.plugin = "block";
+    so.dev = dev.path;
+    so.wwn = unit_serial_from_identity(dev.identity);
+    config.storage_objects.push_back(so);
+    tpg.luns.push_back({static_cast<unsigned>(i), so.saveconfig_path(), so.name});
+  }
+
+  for (const auto& initiator : settings.initiator_iqns) {
+    NodeAcl acl;
+    acl.node_wwn = initiator;
+    acl.chap_userid = settings.chap.userid;
+    acl.chap_password = settings.chap.password;
+    acl.chap_mutual_userid = settings.chap.mutual_userid;
+    acl.chap_mutual_password = settings.chap.mutual_password;
+    for (const auto& lun : tpg.luns) acl.mapped_luns.push_back({lun.index, lun.index, false});
+    tpg.node_acls.push_back(std::move(acl));
+  }
+
+  config.targets.push_back({settings.iqn, "iscsi", {std::move(tpg)}});
+  return config;
+}
+
+}  // namespace iscsi_target

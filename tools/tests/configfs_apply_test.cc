@@ -1,0 +1,145 @@
+#include <catch2/catch.hpp>
+#include <algorithm>
+#include <filesystem>
+
+#include "error.h"
+#include "fake_tree.h"
+#include "lio.h"
+#include "settings.h"
+#include "target_plan.h"
+#include "unit_serial.h"
+
+using namespace iscsi_target;
+namespace fs = std::filesystem;
+
+namespace {
+
+TargetSettings two_disk_settings() {
+  TargetSettings s;
+  s.iqn = "iqn.2024-01.org.example:target";
+  s.device_specs = {"/dev/vda", "/dev/vdb"};
+  s.initiator_iqns = {"iqn.2024-01.org.example:laptop"};
+  s.chap = {"user", "onewaysecret", "target", "mutualsecret"};
+  return s;
+}
+
+std::vector<BlockDevice> two_disks() {
+  return {{"/dev/vda", "/dev/vda", "vda", 1, 1 << 20, "serial:A"}, {"/dev/vdb", "/dev/vdb", "vdb", 2, 2 << 20, "serial:B"}};
+}
+
+size_t position(const std::vector<std::string>& log, const std::string& line) {
+  auto it = std::find(log.begin(), log.end(), line);
+  INFO("missing from log: " << line);
+  REQUIRE(it != log.end());
+  return static_cast<size_t>(it - log.begin());
+}
+
+const std::string tpg = "target/iscsi/iqn.2024-01.org.example:target/tpgt_1";
+
+}  // namespace
+
+TEST_CASE("apply writes objects in the order LIO needs") {
+  ScratchDir dir("fake-configfs");
+  fs::create_directories(dir.path / "target/core");
+  ConfigFs configfs(dir.path, {.emulate = true});
+  apply_lio_config(configfs, plan_lio_config(two_disk_settings(), two_disks()), [](const std::string&) {});
+  const auto& log = configfs.log();
+
+  const std::string so0 = "target/core/iblock_0/vda", so1 = "target/core/iblock_1/vdb";
+  // Backstore: device, enable, then the serial (LIO answers VPD 0x80/0x83 only after it is set).
+  CHECK(position(log, "write " + so0 + "/udev_path=/dev/vda") < position(log, "write " + so0 + "/enable=1"));
+  CHECK(position(log, "write " + so0 + "/enable=1") < position(log, "write " + so0 + "/wwn/vpd_unit_serial=" +
+                                                                 unit_serial_from_identity("serial:A")));
+  // Backstores exist before the LUN links that point at them.
+  CHECK(position(log, "mkdir " + so1) < position(log, "symlink " + tpg + "/lun/lun_1/vdb -> " + so1));
+  // LUNs in the given order, LUN 0 first.
+  CHECK(position(log, "mkdir " + tpg + "/lun/lun_0") < position(log, "mkdir " + tpg + "/lun/lun_1"));
+  // Mapped LUNs link to TPG LUNs, which must exist first; write_protect cleared after the link.
+  const std::string acl = tpg + "/acls/iqn.2024-01.org.example:laptop";
+  CHECK(position(log, "symlink " + tpg + "/lun/lun_0/vda -> " + so0) <
+        position(log, "symlink " + acl + "/lun_0/vda -> " + tpg + "/lun/lun_0"));
+  CHECK(position(log, "symlink " + acl + "/lun_0/vda -> " + tpg + "/lun/lun_0") < position(log, "write " + acl + "/lun_0/write_protect=0"));
+  // CHAP written as exact bytes, secrets masked in the log.
+  CHECK(position(log, "write " + acl + "/auth/userid=user") < log.size());
+  CHECK(position(log, "write " + acl + "/auth/password=<hidden>") < log.size());
+  CHECK(position(log, "write " + acl + "/auth/password_mutual=<hidden>") < log.size());
+  CHECK(std::none_of(log.begin(), log.end(), [](const std::string& l) { return l.find("onewaysecret") != std::string::npos; }));
+  CHECK(configfs.read(acl + "/auth/password") == "onewaysecret");  // no trailing newline
+  // Tuned parameters and enforced authentication before enable; enable is the very last write.
+  CHECK(position(log, "write " + tpg + "/param/InitialR2T=No") < position(log, "write " + tpg + "/enable=1"));
+  CHECK(position(log, "write " + tpg + "/attrib/authentication=1") < position(log, "write " + tpg + "/enable=1"));
+  CHECK(position(log, "mkdir " + tpg + "/np/0.0.0.0:3260") < position(log, "write " + tpg + "/enable=1"));
+  CHECK(log.back() == "write " + tpg + "/enable=1");
+}
+
+TEST_CASE("a failure half-way removes everything created so far, and only that") {
+  ScratchDir dir("fake-configfs");
+  fs::create_directories(dir.path / "target/core");
+  fs::create_directories(dir.path / "target/iscsi/iqn.2024-01.org.example:someone-else");
+  ConfigFs configfs(dir.path, {.emulate = true});
+  auto config = plan_lio_config(two_disk_settings(), two_disks());
+  // Fails at the very end, after backstores, LUNs, portals and the first mapped LUNs exist.
+  config.targets[0].tpgs[0].node_acls[0].mapped_luns.push_back({7, 9, false});
+  std::vector<std::string> warnings;
+  CHECK_THROWS_WITH(apply_lio_config(configfs, config, [&](const std::string& w) { warnings.push_back(w); }),
+                    Catch::Contains("missing TPG LUN 9"));
+  CHECK(warnings.empty());
+  CHECK(configfs.list("target/core").empty());
+  CHECK(configfs.list("target/iscsi") == std::vector<std::string>{"iqn.2024-01.org.example:someone-else"});
+  const auto& log = configfs.log();
+  CHECK(std::count_if(log.begin(), log.end(), [](const std::string& l) { return l.starts_with("rmdir target/core/iblock_"); }) == 4);
+}
+
+TEST_CASE("teardown removes innermost first and is idempotent") {
+  ScratchDir dir("fake-configfs");
+  fs::create_directories(dir.path / "target/core");
+  ConfigFs configfs(dir.path, {.emulate = true});
+  apply_lio_config(configfs, plan_lio_config(two_disk_settings(), two_disks()), [](const std::string&) {});
+  ConfigFs fresh(dir.path, {.emulate = true});
+  REQUIRE(teardown_lio(fresh, [](const std::string& w) { FAIL(w); }));
+  const auto& log = fresh.log();
+  CHECK(log.front() == "write " + tpg + "/enable=0");
+  const std::string acl = tpg + "/acls/iqn.2024-01.org.example:laptop";
+  CHECK(position(log, "unlink " + acl + "/lun_0/vda") < position(log, "rmdir " + acl + "/lun_0"));
+  CHECK(position(log, "rmdir " + acl) < position(log, "unlink " + tpg + "/lun/lun_0/vda"));
+  CHECK(position(log, "rmdir " + tpg + "/np/0.0.0.0:3260") < position(log, "rmdir " + tpg));
+  CHECK(position(log, "rmdir target/iscsi/iqn.2024-01.org.example:target") < position(log, "rmdir target/core/iblock_0/vda"));
+  CHECK(fresh.list("target/iscsi").empty());
+  CHECK(fresh.list("target/core").empty());
+  ConfigFs again(dir.path, {.emulate = true});
+  CHECK(teardown_lio(again, [](const std::string& w) { FAIL(w); }));
+  CHECK(again.log().empty());
+}
+
+TEST_CASE("read back what was applied") {
+  ScratchDir dir("fake-configfs");
+  fs::create_directories(dir.path / "target/core");
+  ConfigFs configfs(dir.path, {.emulate = true});
+  const auto planned = plan_lio_config(two_disk_settings(), two_disks());
+  apply_lio_config(configfs, planned, [](const std::string&) {});
+  const auto read = read_lio_config(configfs, true);
+  REQUIRE(read.storage_objects.size() == 2);
+  CHECK(read.storage_objects[1].dev == "/dev/vdb");
+  CHECK(read.storage_objects[1].wwn == planned.storage_objects[1].wwn);
+  REQUIRE(read.targets.size() == 1);
+  const auto& t = read.targets[0].tpgs.at(0);
+  CHECK(t.enable);
+  REQUIRE(t.luns.size() == 2);
+  CHECK(t.luns[1].storage_object == "/backstores/block/vdb");
+  CHECK(t.portals.at(0).configfs_name() == "0.0.0.0:3260");
+  REQUIRE(t.node_acls.size() == 1);
+  CHECK(t.node_acls[0].chap_mutual_password == "mutualsecret");
+  CHECK(t.node_acls[0].mapped_luns.size() == 2);
+  CHECK(t.node_acls[0].mapped_luns[1].tpg_lun == 1);
+  CHECK(t.parameters.at("MaxBurstLength") == "1048576");
+  const auto without = read_lio_config(configfs, false);
+  CHECK(without.targets[0].tpgs[0].node_acls[0].chap_password.empty());
+  CHECK(without.targets[0].tpgs[0].node_acls[0].chap_userid == "user");
+}
+
+TEST_CASE("two specs naming one device are refused") {
+  auto disks = two_disks();
+  disks[1].devno = disks[0].devno;
+  disks[1].spec = "UUID=1234";
+  CHECK_THROWS_WITH(plan_lio_config(two_disk_settings(), disks), Catch::Contains("rd.iscsi_target.dev=UUID=1234: is the same device as /dev/vda"));
+}
