@@ -67,7 +67,7 @@ done
 for f in "${flavours[@]}"; do
     vm_use "$f"
     vm_alive || continue
-    if [[ $f == systemd ]]; then cmd="systemctl poweroff"; else cmd="poweroff -f"; fi
+    if [[ $f == systemd ]]; then cmd="systemctl poweroff"; else cmd="echo o >/proc/sysrq-trigger"; fi
     timer_start "poweroff-$f"
     if vm_stop "$cmd" 60; then pass "$f: '$cmd' powers the VM off"; else fail "$f: '$cmd' did not power off"; vm_dump_console 20; fi
     timer_end "poweroff-$f"

@@ -91,7 +91,7 @@ QEMU_BIN=${QEMU_BIN:-qemu-system-x86_64}
 
 declare -gA VM_DIR=() VM_QPID=() VM_TPID=() VM_RPID=() VM_MARKS=()
 declare -ga VM_NAMES=() LIB_EXIT_CMDS=() LIB_TIMES=()
-declare -g VM_CUR="" VM_MATCH="" VM_SEND_OFFSET=0 VM_SEQ=0
+declare -g VM_CUR="" VM_MATCH="" VM_SEND_OFFSET=0
 declare -g CHECKS_PASSED=0 CHECKS_FAILED=0 RUN_DIR="" TEST_NAME=""
 declare -gA LIB_TIMER=()
 
@@ -425,8 +425,8 @@ vm_run() {
     local timeout=60
     if [[ $1 == -t ]]; then timeout=$2; shift 2; fi
     local cmd=$1 n; n=$(vm__name)
-    VM_SEQ=$((VM_SEQ + 1))
-    local s=$VM_SEQ
+    # A random token, not a counter: vm_run is often called in $(…), where counters would not advance.
+    local s=$SRANDOM
     # The quotes keep the typed (echoed) line from matching the markers.
     VM=$n vm_send "echo @@\"\"B$s; { $cmd
 } 2>&1; echo @@\"\"E$s:\$?" || return 255
@@ -448,9 +448,9 @@ vm_wait_shell() {
     local timeout=$1 n; n=$(vm__name)
     local deadline=$((SECONDS + timeout))
     while ((SECONDS < deadline)); do
-        VM_SEQ=$((VM_SEQ + 1))
-        VM=$n vm_send "echo @@\"\"R$VM_SEQ" || return 1
-        if VM=$n vm_wait_for "^@@R$VM_SEQ" 5; then return 0; fi
+        local s=$SRANDOM
+        VM=$n vm_send "echo @@\"\"R$s" || return 1
+        if VM=$n vm_wait_for "^@@R$s\r?\$" 5; then return 0; fi
         VM=$n vm_alive || return 1
     done
     return 1

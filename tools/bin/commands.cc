@@ -40,8 +40,17 @@ constexpr long configfs_magic = 0x62656570;  // CONFIGFS_MAGIC, linux/magic.h
 
 void warn(const std::string& message) { std::cerr << "iscsi-target: warning: " << message << std::endl; }
 
+// The command line as dracut builds it, then our settings file inside the initramfs: CHAP secrets belong
+// there, because dracut logs its command line (cmdline.d included) to the kernel log.
 Cmdline load_cmdline(const Options& o) {
-  return Cmdline::load(o.etc_dir, o.proc_cmdline, o.has_cmdline_text ? std::optional(o.cmdline_text) : std::nullopt);
+  Cmdline cmdline = Cmdline::load(o.etc_dir, o.proc_cmdline, o.has_cmdline_text ? std::optional(o.cmdline_text) : std::nullopt);
+  const fs::path settings_file = fs::path(o.etc_dir) / "iscsi-target/target.conf";
+  if (cmdline.append_file_if_exists(settings_file)) {
+    struct stat st {};
+    if (::stat(settings_file.c_str(), &st) == 0 && (st.st_mode & 077))
+      warn(settings_file.string() + " is readable by others; it may hold CHAP secrets (chmod 600)");
+  }
+  return cmdline;
 }
 
 std::string default_iqn(const Options& o) {

@@ -78,6 +78,12 @@ Cmdline Cmdline::load(const fs::path& etc_dir, const fs::path& proc_cmdline,
   return Cmdline(std::move(args));
 }
 
+bool Cmdline::append_file_if_exists(const fs::path& file) {
+  if (!fs::exists(file)) return false;
+  append_file(args_, file);
+  return true;
+}
+
 std::optional<std::string> Cmdline::get(std::string_view key) const {
   std::optional<std::string> found;
   for (const auto& arg : args_)

@@ -29,6 +29,9 @@ class Cmdline {
   static Cmdline load(const std::filesystem::path& etc_dir, const std::filesystem::path& proc_cmdline,
                       const std::optional<std::string>& proc_cmdline_text = std::nullopt);
 
+  // Appends the words of a file (same syntax as cmdline.d); a missing file is fine. Returns whether it existed.
+  bool append_file_if_exists(const std::filesystem::path& file);
+
   // getarg: the last value given for key; a bare flag counts as "1".
   std::optional<std::string> get(std::string_view key) const;
   // getargs: every value in order.

@@ -49,5 +49,9 @@ TEST_CASE("load order: cmdline.d (sorted), /etc/cmdline, /proc/cmdline") {
   auto overridden = Cmdline::load(dir, dir / "proc", std::string("k=given"));
   CHECK(overridden.get("k") == "given");
   CHECK_FALSE(overridden.get("x").has_value());
+  std::ofstream(dir / "settings.conf") << "# CHAP\nk=from-settings\n";
+  CHECK(overridden.append_file_if_exists(dir / "settings.conf"));
+  CHECK_FALSE(overridden.append_file_if_exists(dir / "missing.conf"));
+  CHECK(overridden.get("k") == "from-settings");
   fs::remove_all(dir);
 }
