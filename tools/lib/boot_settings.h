@@ -1,0 +1,42 @@
+// Everything the boot entry and the ISO need, derived from the config file and the running system, and the
+// two command lines built from it. Pure functions: no I/O.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "boot_config.h"
+#include "settings.h"
+#include "system_probe.h"
+
+namespace iscsi_target {
+
+struct BootSettings {
+  std::vector<std::string> devices;
+  Nic nic;
+  std::string target_address, initiator_address;
+  unsigned prefix = 30;
+  uint16_t port = 3260;
+  std::string target_iqn, initiator_iqn;
+  ChapCredentials chap;
+  std::string system_cmdline;
+  std::string target_extra, initiator_extra, initiator_root;
+  std::vector<std::string> usb_devices;
+  std::string pretty_name;
+};
+
+// Throws Error naming the setting when a default cannot be derived (no disk, no wired NIC, no machine-id).
+BootSettings derive_boot_settings(const BootConfig& config, const SystemFacts& facts, const ChapCredentials& chap);
+
+// The "iSCSI Target" entry's options: the system's console options plus the target keys. No secrets.
+std::string target_options(const BootSettings& s);
+// The initiator's command line (ISO): the system's own options (root=, …) plus dracut's iSCSI root keys.
+std::string initiator_options(const BootSettings& s);
+// Files for the small cpio archives that carry the CHAP secrets (target: read by iscsi-target only;
+// initiator: read by dracut's iscsi module).
+std::string target_secrets_file(const BootSettings& s);       // /etc/iscsi-target/target.conf
+std::string initiator_secrets_file(const BootSettings& s);    // /etc/cmdline.d/90-iscsi-target-chap.conf
+std::string netmask_of(unsigned prefix);
+
+}  // namespace iscsi_target

@@ -1,0 +1,80 @@
+#include <catch2/catch.hpp>
+
+#include "boot_config.h"
+#include "error.h"
+
+using namespace iscsi_target;
+
+TEST_CASE("config file: every key, comments, quotes") {
+  auto c = parse_boot_config(
+      "# comment\n"
+      "devices = /dev/disk/by-id/nvme-A UUID=1234\n"
+      "nic = 52:54:00:12:34:56\n"
+      "target_address = 192.168.77.1/24\n"
+      "initiator_address = 192.168.77.2\n"
+      "port = 3261\n"
+      "target_iqn = iqn.2024-01.org.example:t\n"
+      "initiator_iqn = \"iqn.2024-01.org.example:i\"\n"
+      "initiator_cmdline = quiet splash\n"
+      "usb_devices = /dev/disk/by-id/usb-A /dev/disk/by-id/usb-B\n"
+      "mutual_chap = no\n"
+      "iso = yes\n",
+      "iscsi-target.conf");
+  CHECK(c.devices == std::vector<std::string>{"/dev/disk/by-id/nvme-A", "UUID=1234"});
+  CHECK(c.nic == "52:54:00:12:34:56");
+  CHECK(c.target_address == "192.168.77.1");
+  CHECK(c.prefix == 24u);
+  CHECK(c.port == 3261);
+  CHECK(c.initiator_iqn == "iqn.2024-01.org.example:i");
+  CHECK(c.usb_devices.size() == 2);
+  CHECK_FALSE(c.mutual_chap);
+  CHECK(parse_boot_config("", "x").devices.empty());
+}
+
+TEST_CASE("config file: one line naming file, line, key and value") {
+  auto error = [](const std::string& text) {
+    try {
+      parse_boot_config(text, "iscsi-target.conf");
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  CHECK(error("\ndevcies = /dev/sda\n") == "iscsi-target.conf:2: devcies=/dev/sda: unknown setting (see the comments in iscsi-target.conf)");
+  CHECK(error("port = 99999") == "iscsi-target.conf:1: port=99999: expected a number from 1 to 65535");
+  CHECK(error("target_address = 10.0.0.300") == "iscsi-target.conf:1: target_address=10.0.0.300: not an IPv4 address");
+  CHECK(error("target_iqn = IQN.X").find("iscsi-target.conf:1: target_iqn=IQN.X: not an iSCSI name") == 0);
+  CHECK(error("nic = eth 0").find("nic=eth 0: expected a MAC address") != std::string::npos);
+  CHECK(error("iso = maybe") == "iscsi-target.conf:1: iso=maybe: expected yes or no");
+  CHECK(error("just words") == "iscsi-target.conf:1: expected 'key = value', got 'just words'");
+}
+
+TEST_CASE("the shell original's variables are mapped") {
+  BootConfig c;
+  apply_legacy_config(
+      "dracut_iscsi_target_bootentries=\"yes\"\n"
+      "dracut_iscsi_target_iqn=\"iqn.2009-02.com.example:for.all\"\n"
+      "dracut_iscsi_target_username=\"testuser\"\n"
+      "dracut_iscsi_target_password=\"testpass1\"\n"
+      "dracut_iscsi_target_kernelargs=\\\n"
+      "\"ifname=bootnet0:52:54:00:46:41:46 \"\\\n"
+      "\"ip=192.168.200.1:192.168.200.2::255.255.255.0:target-host:bootnet0:off \"\\\n"
+      "\"rd.shell \"\\\n"
+      "\"console=ttyS0 \"\\\n"
+      "\"rd.iscsi_target.iqn=$dracut_iscsi_target_iqn \"\\\n"
+      "\"rd.iscsi_target.dev=/dev/disk/by-id/virtio-abcd1234 \"\\\n"
+      "\"rd.iscsi_target.dev=/dev/disk/by-id/virtio-eabc5678 \"\n"
+      "dracut_iscsi_target_client_kernelargs=\"ip=192.168.200.2:192.168.200.1::255.255.255.0:client:bootnet0:off "
+      "rd.retry=5 netroot=iscsi:192.168.200.1:::1:$dracut_iscsi_target_iqn root=/dev/disk/by-uuid/5b66\"\n",
+      c);
+  CHECK(c.boot_entries);
+  CHECK(c.target_iqn == "iqn.2009-02.com.example:for.all");
+  CHECK(c.legacy_chap_username == "testuser");
+  CHECK(c.devices == std::vector<std::string>{"/dev/disk/by-id/virtio-abcd1234", "/dev/disk/by-id/virtio-eabc5678"});
+  CHECK(c.nic == "52:54:00:46:41:46");
+  CHECK(c.target_address == "192.168.200.1");
+  CHECK(c.initiator_address == "192.168.200.2");
+  CHECK(c.target_cmdline == "console=ttyS0");
+  CHECK(c.initiator_cmdline == "rd.retry=5");
+  CHECK(c.initiator_root == "root=/dev/disk/by-uuid/5b66");
+}
