@@ -1,0 +1,164 @@
+#include <catch2/catch.hpp>
+#include <sys/stat.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "bls_entry.h"
+#include "boot_artifacts.h"
+#include "cmdline.h"
+#include "error.h"
+#include "fake_tree.h"
+
+using namespace iscsi_target;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+unsigned mode_of(const fs::path& p) {
+  struct stat st {};
+  REQUIRE(::stat(p.c_str(), &st) == 0);
+  return st.st_mode & 0777;
+}
+
+// A machine with one disk, one wired NIC, a BLS /boot and a config naming the disk.
+struct Machine {
+  ScratchDir dir{"boot-artifacts"};
+  BootPaths paths;
+  std::vector<std::string> isos, cpios;
+  ArtifactWriters writers;
+  Machine() {
+    const fs::path r = dir.path;
+    paths = {r / "etc/iscsi-target/iscsi-target.conf", r / "etc/dracut.conf.d/iscsi-target.conf", r / "etc/iscsi-target/chap-secrets",
+             r / "var/lib/dracut/iscsi-target", r / "boot", r / "etc/grub.d",
+             {r / "etc", r / "usr/lib", r / "sys", r / "dev", r / "proc"}};
+    fs::create_directories(r / "etc/iscsi-target");
+    fs::create_directories(r / "proc/self");
+    fs::create_directories(r / "sys/class/net/enp3s0/device");
+    std::ofstream(r / "sys/class/net/enp3s0/type") << "1\n";
+    std::ofstream(r / "sys/class/net/enp3s0/address") << "52:54:00:aa:bb:cc\n";
+    std::ofstream(r / "etc/machine-id") << "0123456789abcdef0123456789abcdef\n";
+    std::ofstream(r / "etc/os-release") << "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n";
+    std::ofstream(paths.config) << "devices = /dev/disk/by-id/virtio-root\n";
+    writers.write_cpio = [this](const fs::path& out, const std::vector<CpioFile>& files) {
+      std::ofstream o(out);
+      for (const auto& f : files) o << f.path << "\n" << f.content;
+      cpios.push_back(out.string());
+    };
+    writers.build_iso = [this](const IsoSpec& spec) {
+      std::ofstream(spec.output) << "ISO\n" << spec.cmdline << "\n";
+      for (const auto& i : spec.initrds) std::ofstream(spec.output, std::ios::app) << slurp(i);
+      ::chmod(spec.output.c_str(), 0600);
+      isos.push_back(spec.cmdline);
+      return "built " + spec.output.string();
+    };
+    writers.write_usb = [](const fs::path&, const std::string& device) { throw Error(device + ": not removable"); };
+  }
+  void bls_kernel(const std::string& kver) {
+    const fs::path b = paths.boot;
+    fs::create_directories(b / "loader/entries");
+    fs::create_directories(b / "0123456789abcdef0123456789abcdef" / kver);
+    std::ofstream(b / "0123456789abcdef0123456789abcdef" / kver / "linux") << "kernel";
+    std::ofstream(b / "0123456789abcdef0123456789abcdef" / kver / "initrd") << "initramfs";
+    std::ofstream(b / "loader/entries" / ("0123456789abcdef0123456789abcdef-" + kver + ".conf"))
+        << "title Debian GNU/Linux 12 (bookworm)\nversion " << kver << "\nmachine-id 0123456789abcdef0123456789abcdef\nsort-key debian\n"
+        << "options root=UUID=1111 ro quiet console=ttyS0\nlinux /0123456789abcdef0123456789abcdef/" << kver
+        << "/linux\ninitrd /0123456789abcdef0123456789abcdef/" << kver << "/initrd\n";
+  }
+  KernelInstallContext ctx(const std::string& kver) {
+    KernelInstallContext c;
+    c.command = "add";
+    c.kver = kver;
+    c.machine_id = c.entry_token = "0123456789abcdef0123456789abcdef";
+    c.boot_root = paths.boot;
+    c.layout = "bls";
+    return c;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("BLS: an entry right under its kernel, same kernel and initramfs, secrets only in a 0600 initrd") {
+  Machine m;
+  m.bls_kernel("6.1.0-56-amd64");
+  auto result = add_boot_artifacts(m.ctx("6.1.0-56-amd64"), m.paths, m.writers);
+  REQUIRE(result.kind == EntryKind::bls);
+  CHECK(result.entry.filename() == "0123456789abcdef0123456789abcdef-6.1.0-56-amd64-iscsi-target.conf");
+  const BlsEntry e = read_bls_entry(result.entry);
+  CHECK(e.get("title") == "iSCSI Target (6.1.0-56-amd64) Debian GNU/Linux 12 (bookworm)");
+  CHECK(e.get("version") == "6.1.0-56-amd64~iscsi");
+  CHECK(e.get("sort-key") == "debian");
+  CHECK(e.paths("linux") == std::vector<std::string>{"/0123456789abcdef0123456789abcdef/6.1.0-56-amd64/linux"});
+  CHECK(e.paths("initrd") == std::vector<std::string>{"/0123456789abcdef0123456789abcdef/6.1.0-56-amd64/initrd",
+                                                       "/0123456789abcdef0123456789abcdef/6.1.0-56-amd64/iscsi-target-6.1.0-56-amd64.img"});
+  Cmdline options(parse_cmdline(e.options()));
+  CHECK(options.get("rd.iscsi_target.dev") == "/dev/disk/by-id/virtio-root");
+  CHECK(options.get("console") == "ttyS0");
+  CHECK_FALSE(options.get("root"));
+  CHECK(mode_of(result.entry) == 0644);
+  const std::string secrets = slurp(m.paths.secrets);
+  const std::string password = secrets.substr(secrets.find("\npassword=") + 10, 24);
+  CHECK(slurp(result.entry).find(password) == std::string::npos);
+  const fs::path secrets_img = m.paths.boot / "0123456789abcdef0123456789abcdef/6.1.0-56-amd64/iscsi-target-6.1.0-56-amd64.img";
+  CHECK(mode_of(secrets_img) == 0600);
+  CHECK(slurp(secrets_img).find("rd.iscsi.password=" + password) != std::string::npos);
+  // The ISO: mode 0600 in a 0700 directory, secrets in the appended cpio, not on its command line.
+  CHECK(mode_of(m.paths.state_dir) == 0700);
+  CHECK(mode_of(result.iso) == 0600);
+  REQUIRE(m.isos.size() == 1);
+  CHECK(m.isos[0].find(password) == std::string::npos);
+  CHECK(m.isos[0].find("netroot=iscsi:10.251.73.1::3260::") != std::string::npos);
+  CHECK(slurp(result.iso).find("rd.iscsi.password=" + password) != std::string::npos);
+}
+
+TEST_CASE("remove deletes exactly what add created") {
+  Machine m;
+  m.bls_kernel("6.1.0-56-amd64");
+  m.bls_kernel("6.1.0-57-amd64");
+  add_boot_artifacts(m.ctx("6.1.0-56-amd64"), m.paths, m.writers);
+  auto second = add_boot_artifacts(m.ctx("6.1.0-57-amd64"), m.paths, m.writers);
+  auto removed = remove_boot_artifacts("6.1.0-57-amd64", m.paths);
+  CHECK(removed.size() == 3);  // secrets initrd, entry, ISO
+  for (const auto& f : second.created) CHECK_FALSE(fs::exists(f));
+  CHECK(fs::exists(m.paths.boot / "loader/entries/0123456789abcdef0123456789abcdef-6.1.0-56-amd64-iscsi-target.conf"));
+  CHECK(fs::exists(m.paths.boot / "0123456789abcdef0123456789abcdef/6.1.0-57-amd64/linux"));
+  CHECK(fs::exists(m.paths.secrets));
+  CHECK(remove_boot_artifacts("6.1.0-57-amd64", m.paths).empty());
+}
+
+TEST_CASE("GRUB without BLS: a record the grub.d script turns into a menu entry") {
+  Machine m;
+  fs::create_directories(m.paths.grub_d);
+  fs::create_directories(m.paths.boot);
+  std::ofstream(m.paths.boot / "vmlinuz-6.1.0-56-amd64") << "k";
+  std::ofstream(m.paths.boot / "initrd.img-6.1.0-56-amd64") << "i";
+  std::ofstream(m.paths.probe.proc / "cmdline") << "BOOT_IMAGE=/boot/vmlinuz-6.1.0-56-amd64 root=UUID=1111 ro quiet\n";
+  auto ctx = m.ctx("6.1.0-56-amd64");
+  ctx.layout = "other";
+  auto result = add_boot_artifacts(ctx, m.paths, m.writers);
+  CHECK(result.kind == EntryKind::grub);
+  const std::string records = grub_entry_records(m.paths);
+  CHECK(records.starts_with("6.1.0-56-amd64\tiSCSI Target (6.1.0-56-amd64) Debian GNU/Linux 12 (bookworm)\t" +
+                            (m.paths.boot / "vmlinuz-6.1.0-56-amd64").string() + "\t"));
+  CHECK(records.find("iscsi-target-6.1.0-56-amd64.img\trd.systemd.unit=iscsi-target.target") != std::string::npos);
+  CHECK(m.isos.at(0).find("root=UUID=1111") != std::string::npos);
+  fs::remove(m.paths.boot / "vmlinuz-6.1.0-56-amd64");
+  CHECK(grub_entry_records(m.paths).empty());  // kernel gone: no menu entry
+}
+
+TEST_CASE("bad settings throw one line and create nothing") {
+  Machine m;
+  m.bls_kernel("6.1.0-56-amd64");
+  std::ofstream(m.paths.config) << "devices = /dev/sda\nport = 0\n";
+  CHECK_THROWS_WITH(add_boot_artifacts(m.ctx("6.1.0-56-amd64"), m.paths, m.writers), Catch::Contains("iscsi-target.conf:2: port=0"));
+  CHECK_FALSE(fs::exists(m.paths.state_dir));
+  CHECK(m.isos.empty());
+  CHECK(m.cpios.empty());
+}
