@@ -32,8 +32,9 @@ void remove_default_groups(const fs::path& dir) {
   std::vector<fs::path> doomed;
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
     if (entry.is_symlink()) continue;
-    if (entry.is_regular_file()) doomed.push_back(entry.path());
-    else if (entry.is_directory() && !holds_links_or_groups(entry.path())) doomed.push_back(entry.path());
+    const bool attribute = entry.is_regular_file();
+    const bool default_group = entry.is_directory() && !holds_links_or_groups(entry.path());
+    if (attribute || default_group) doomed.push_back(entry.path());
   }
   for (const auto& path : doomed) fs::remove_all(path, ec);
 }

@@ -54,12 +54,14 @@ ChapCredentials chap_from(const Cmdline& cmdline) {
 }
 
 int wait_seconds_from(const Cmdline& cmdline) {
-  auto text = cmdline.get(keys::wait);
-  if (!text) return 30;
+  const auto given = cmdline.get(keys::wait);
+  if (!given) return 30;
+  const std::string& text = *given;
   int value = -1;
-  auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
-  if (ec != std::errc() || end != text->data() + text->size() || value < 0 || value > 3600)
-    throw setting_error(keys::wait, *text, "must be a number of seconds from 0 to 3600");
+  const char* last = text.data() + text.size();
+  auto [end, ec] = std::from_chars(text.data(), last, value);
+  if (ec != std::errc() || end != last || value < 0 || value > 3600)
+    throw setting_error(keys::wait, text, "must be a number of seconds from 0 to 3600");
   return value;
 }
 

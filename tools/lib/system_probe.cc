@@ -105,6 +105,7 @@ std::vector<std::string> disks_holding(const ProbeRoots& roots, const std::vecto
     if (!mm.empty() && !mm.starts_with("0:")) collect_disks(roots, roots.sys / "dev/block" / mm, kernel_names);
   }
   std::vector<std::string> specs;
+  specs.reserve(kernel_names.size());
   for (const auto& name : kernel_names) specs.push_back(stable_name(roots, name));
   return specs;
 }
