@@ -83,6 +83,22 @@ fs::path first_existing(const std::vector<fs::path>& candidates) {
   return {};
 }
 
+// Boot loaders see paths relative to the file system holding BOOT_ROOT (90-loaderentry writes them so).
+fs::path mount_point_of(const fs::path& path) {
+  std::error_code ec;
+  fs::path current = fs::canonical(path, ec);
+  if (ec) return path;
+  struct stat st {};
+  if (::stat(current.c_str(), &st) != 0) return path;
+  const dev_t device = st.st_dev;
+  while (current.has_relative_path()) {
+    struct stat parent {};
+    if (::stat(current.parent_path().c_str(), &parent) != 0 || parent.st_dev != device) break;
+    current = current.parent_path();
+  }
+  return current;
+}
+
 fs::path record_file(const BootPaths& paths, const std::string& kver) { return paths.state_dir / (kver + ".files"); }
 
 std::string entry_title(const std::string& kver, const std::string& pretty_name) {
@@ -109,6 +125,7 @@ AddResult add_boot_artifacts(const KernelInstallContext& ctx, const BootPaths& p
   std::string loader_linux;
   fs::path kernel_file;
   std::vector<fs::path> initrd_files;
+  const fs::path loader_root = mount_point_of(boot_root);
   if (bls) {
     auto entry_file = find_kernel_entry(boot_root / "loader/entries", token, ctx.kver);
     if (!entry_file) throw Error("no boot entry for " + ctx.kver + " in " + (boot_root / "loader/entries").string() + " (is 90-loaderentry.install enabled?)");
@@ -117,8 +134,8 @@ AddResult add_boot_artifacts(const KernelInstallContext& ctx, const BootPaths& p
     if (linux_paths.empty()) throw Error(entry_file->string() + ": no linux line");
     loader_linux = linux_paths.front();
     loader_initrds = kernel_entry.paths("initrd");
-    kernel_file = boot_root / fs::path(loader_linux).relative_path();
-    for (const auto& i : loader_initrds) initrd_files.push_back(boot_root / fs::path(i).relative_path());
+    kernel_file = loader_root / fs::path(loader_linux).relative_path();
+    for (const auto& i : loader_initrds) initrd_files.push_back(loader_root / fs::path(i).relative_path());
   } else {
     kernel_file = first_existing({ctx.image, paths.boot / ("vmlinuz-" + ctx.kver)});
     if (kernel_file.empty()) throw Error("no kernel image for " + ctx.kver + " (looked for " + (paths.boot / ("vmlinuz-" + ctx.kver)).string() + ")");
@@ -129,7 +146,7 @@ AddResult add_boot_artifacts(const KernelInstallContext& ctx, const BootPaths& p
     initrd_files.push_back(initrd);
   }
 
-  const SystemFacts facts = probe_system(paths.probe, bls ? std::optional(kernel_entry.options()) : std::nullopt);
+  const SystemFacts facts = probe_system(paths.probe, bls ? std::optional(kernel_entry.options()) : std::nullopt, ctx.conf_root);
   const BootSettings settings = derive_boot_settings(config, facts, chap_for(config, paths));
   make_private_dir(paths.state_dir);
   std::vector<fs::path> created;
@@ -139,7 +156,7 @@ AddResult add_boot_artifacts(const KernelInstallContext& ctx, const BootPaths& p
     const std::vector<CpioFile> target_secrets = {{"etc/iscsi-target/target.conf", target_secrets_file(settings), 0600}};
     if (bls) {
       const std::string secrets_loader_path = (fs::path(loader_linux).parent_path() / secrets_name).string();
-      const fs::path secrets_file = boot_root / fs::path(secrets_loader_path).relative_path();
+      const fs::path secrets_file = loader_root / fs::path(secrets_loader_path).relative_path();
       writers.write_cpio(secrets_file, target_secrets);
       ::chmod(secrets_file.c_str(), 0600);
       created.push_back(secrets_file);
@@ -179,13 +196,13 @@ AddResult add_boot_artifacts(const KernelInstallContext& ctx, const BootPaths& p
   }
 
   if (config.iso) {
-    const fs::path chap_cpio = paths.state_dir / ("initiator-chap-" + ctx.kver + ".img");
-    writers.write_cpio(chap_cpio, {{"etc/cmdline.d/90-iscsi-target-chap.conf", initiator_secrets_file(settings), 0600}});
-    IsoSpec spec{kernel_file, initrd_files, initiator_options(settings), "Boot " + settings.pretty_name + " over iSCSI (" + ctx.kver + ")",
+    IsoSpec spec{kernel_file,
+                 initrd_files,
+                 {{"etc/cmdline.d/90-iscsi-target-chap.conf", initiator_secrets_file(settings), 0600}},
+                 initiator_options(settings),
+                 "Boot " + settings.pretty_name + " over iSCSI (" + ctx.kver + ")",
                  paths.state_dir / ("iscsi-boot-" + ctx.kver + ".iso")};
-    spec.initrds.push_back(chap_cpio);
     result.messages.push_back(writers.build_iso(spec));
-    fs::remove(chap_cpio);
     result.iso = spec.output;
     created.push_back(result.iso);
     for (const auto& device : settings.usb_devices) {

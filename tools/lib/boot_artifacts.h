@@ -20,7 +20,7 @@ struct KernelInstallContext {
   std::filesystem::path entry_dir, image;
   std::vector<std::filesystem::path> initrds;
   std::string machine_id, entry_token, layout;
-  std::filesystem::path boot_root, staging_area;
+  std::filesystem::path boot_root, staging_area, conf_root;
   bool verbose = false;
 };
 
@@ -43,6 +43,7 @@ struct CpioFile {
 struct IsoSpec {
   std::filesystem::path kernel;
   std::vector<std::filesystem::path> initrds;
+  std::vector<CpioFile> extra_initrd;  // packed as one more initrd: the initiator's CHAP secrets
   std::string cmdline, title;
   std::filesystem::path output;
 };

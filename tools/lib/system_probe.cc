@@ -139,9 +139,10 @@ std::string without_loader_args(const std::string& cmdline) {
   return out;
 }
 
-std::pair<std::string, std::string> system_cmdline(const ProbeRoots& roots, const std::optional<std::string>& entry_options) {
-  for (const auto& file : {roots.etc / "kernel/cmdline", roots.usr_lib / "kernel/cmdline"}) {
-    if (fs::exists(file)) {
+std::pair<std::string, std::string> system_cmdline(const ProbeRoots& roots, const std::optional<std::string>& entry_options,
+                                                   const fs::path& conf_root) {
+  for (const auto& file : {conf_root.empty() ? fs::path() : conf_root / "cmdline", roots.etc / "kernel/cmdline", roots.usr_lib / "kernel/cmdline"}) {
+    if (!file.empty() && fs::exists(file)) {
       std::string text = read_all(file);
       std::replace(text.begin(), text.end(), '\n', ' ');
       return {without_loader_args(text), file.string()};
@@ -151,13 +152,13 @@ std::pair<std::string, std::string> system_cmdline(const ProbeRoots& roots, cons
   return {without_loader_args(read_all(roots.proc / "cmdline")), (roots.proc / "cmdline").string()};
 }
 
-SystemFacts probe_system(const ProbeRoots& roots, const std::optional<std::string>& entry_options) {
+SystemFacts probe_system(const ProbeRoots& roots, const std::optional<std::string>& entry_options, const fs::path& conf_root) {
   SystemFacts facts;
   facts.machine_id = read_machine_id(roots);
   facts.pretty_name = read_pretty_name(roots);
   facts.root_disks = disks_holding(roots, {"/", "/boot", "/boot/efi", "/efi"});
   facts.wired_nics = wired_nics(roots);
-  std::tie(facts.cmdline, facts.cmdline_source) = system_cmdline(roots, entry_options);
+  std::tie(facts.cmdline, facts.cmdline_source) = system_cmdline(roots, entry_options, conf_root);
   return facts;
 }
 

@@ -37,11 +37,14 @@ std::string read_pretty_name(const ProbeRoots& roots);
 // /dev/disk/by-id/ links when one exists, in mount point order, without duplicates.
 std::vector<std::string> disks_holding(const ProbeRoots& roots, const std::vector<std::string>& mount_points);
 std::vector<Nic> wired_nics(const ProbeRoots& roots);
-// /etc/kernel/cmdline, else the kernel's own boot entry options (when given), else /proc/cmdline.
-std::pair<std::string, std::string> system_cmdline(const ProbeRoots& roots, const std::optional<std::string>& entry_options);
+// $KERNEL_INSTALL_CONF_ROOT/cmdline (when given), /etc/kernel/cmdline, else the kernel's own boot entry
+// options (when given), else /proc/cmdline — kernel-install's own order, then the loader's view.
+std::pair<std::string, std::string> system_cmdline(const ProbeRoots& roots, const std::optional<std::string>& entry_options,
+                                                   const std::filesystem::path& conf_root = {});
 // Drops BOOT_IMAGE= and initrd=, which boot loaders add.
 std::string without_loader_args(const std::string& cmdline);
 
-SystemFacts probe_system(const ProbeRoots& roots, const std::optional<std::string>& entry_options);
+SystemFacts probe_system(const ProbeRoots& roots, const std::optional<std::string>& entry_options,
+                         const std::filesystem::path& conf_root = {});
 
 }  // namespace iscsi_target

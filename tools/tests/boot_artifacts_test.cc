@@ -55,6 +55,7 @@ struct Machine {
     writers.build_iso = [this](const IsoSpec& spec) {
       std::ofstream(spec.output) << "ISO\n" << spec.cmdline << "\n";
       for (const auto& i : spec.initrds) std::ofstream(spec.output, std::ios::app) << slurp(i);
+      for (const auto& f : spec.extra_initrd) std::ofstream(spec.output, std::ios::app) << f.path << "\n" << f.content;
       ::chmod(spec.output.c_str(), 0600);
       isos.push_back(spec.cmdline);
       return "built " + spec.output.string();
@@ -69,8 +70,12 @@ struct Machine {
     std::ofstream(b / "0123456789abcdef0123456789abcdef" / kver / "initrd") << "initramfs";
     std::ofstream(b / "loader/entries" / ("0123456789abcdef0123456789abcdef-" + kver + ".conf"))
         << "title Debian GNU/Linux 12 (bookworm)\nversion " << kver << "\nmachine-id 0123456789abcdef0123456789abcdef\nsort-key debian\n"
-        << "options root=UUID=1111 ro quiet console=ttyS0\nlinux /0123456789abcdef0123456789abcdef/" << kver
-        << "/linux\ninitrd /0123456789abcdef0123456789abcdef/" << kver << "/initrd\n";
+        // As 90-loaderentry writes them: relative to the file system holding BOOT_ROOT (here: "/").
+        << "options root=UUID=1111 ro quiet console=ttyS0\nlinux " << loader_path(kver, "linux") << "\ninitrd "
+        << loader_path(kver, "initrd") << "\n";
+  }
+  std::string loader_path(const std::string& kver, const std::string& file) const {
+    return (paths.boot / "0123456789abcdef0123456789abcdef" / kver / file).string();
   }
   KernelInstallContext ctx(const std::string& kver) {
     KernelInstallContext c;
@@ -95,9 +100,9 @@ TEST_CASE("BLS: an entry right under its kernel, same kernel and initramfs, secr
   CHECK(e.get("title") == "iSCSI Target (6.1.0-56-amd64) Debian GNU/Linux 12 (bookworm)");
   CHECK(e.get("version") == "6.1.0-56-amd64~iscsi");
   CHECK(e.get("sort-key") == "debian");
-  CHECK(e.paths("linux") == std::vector<std::string>{"/0123456789abcdef0123456789abcdef/6.1.0-56-amd64/linux"});
-  CHECK(e.paths("initrd") == std::vector<std::string>{"/0123456789abcdef0123456789abcdef/6.1.0-56-amd64/initrd",
-                                                       "/0123456789abcdef0123456789abcdef/6.1.0-56-amd64/iscsi-target-6.1.0-56-amd64.img"});
+  CHECK(e.paths("linux") == std::vector<std::string>{m.loader_path("6.1.0-56-amd64", "linux")});
+  CHECK(e.paths("initrd") == std::vector<std::string>{m.loader_path("6.1.0-56-amd64", "initrd"),
+                                                       m.loader_path("6.1.0-56-amd64", "iscsi-target-6.1.0-56-amd64.img")});
   Cmdline options(parse_cmdline(e.options()));
   CHECK(options.get("rd.iscsi_target.dev") == "/dev/disk/by-id/virtio-root");
   CHECK(options.get("console") == "ttyS0");
