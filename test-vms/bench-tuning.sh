@@ -22,7 +22,7 @@ vm_wait_for 'iscsi-target: ready:' 240 || die "target not ready"
 vm_wait_shell 60 || die "no console shell"
 run() {  # prints MB/s for a write and a read pass of $MIB MiB in 1 MiB requests, 8 in flight
     local mode=$1 secs
-    secs=$( { /usr/bin/time -f %e qemu-img bench -f raw -t none -d 8 -s 1M -c "$MIB" ${mode:+-w} \
+    secs=$( { /usr/bin/time -f %e qemu-img bench -t none -d 8 -s 1M -c "$MIB" ${mode:+-w} \
         --image-opts "driver=iscsi,transport=tcp,portal=127.0.0.1:$port,target=$iqn,lun=0,initiator-name=$ini" >/dev/null; } 2>&1 | tail -n 1)
     awk -v m="$MIB" -v s="$secs" 'BEGIN { printf "%.1f", m * 1.048576 / s }'
 }

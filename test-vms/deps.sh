@@ -2,8 +2,9 @@
 # test-vms/deps.sh — install the Debian packages the VM tests need; does nothing when all are present.
 set -euo pipefail
 
-packages=(qemu-system-x86 qemu-utils linux-image-amd64 dracut-core dracut-network open-iscsi busybox-static
-    e2fsprogs libiscsi-bin kmod udev python3)
+# qemu-block-extra: qemu-img/qemu-io's iscsi:// driver (block-iscsi.so) lives there, not in qemu-utils.
+packages=(qemu-system-x86 qemu-utils qemu-block-extra linux-image-amd64 dracut-core dracut-network open-iscsi
+    busybox-static e2fsprogs libiscsi-bin kmod udev python3)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -20,5 +21,6 @@ if [[ $(id -u) -ne 0 ]]; then
     exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# Other jobs on the machine may hold the dpkg lock for a while: wait for it instead of failing.
+apt-get -o DPkg::Lock::Timeout=600 update -qq
+apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}"

@@ -16,6 +16,7 @@
 #                       ~5 s instead of ~30 s with gzip, and the guest does not spend time decompressing)
 #   VM_INITRD_CACHE=0   do not reuse a cached initramfs (cache key: all inputs, see build_initramfs)
 #   VM_DRACUT_MODULES_SYSTEMD / VM_DRACUT_MODULES_NOSYSTEMD   override the module lists below
+#   VM_ISCSI_TARGET_MODULE_DIR  the iscsi-target dracut module to use (default <repo>/modules.d/95iscsi-target)
 #   VM_VERBOSE=1        echo every command sent to a guest console
 #
 # ── Results ────────────────────────────────────────────────────────────────────────────────────────────
@@ -23,6 +24,8 @@
 #   check MSG CMD...               run CMD (output appended to $RUN_DIR/checks.log), PASS if it exits 0
 #   check_eq MSG EXPECTED ACTUAL   PASS if the strings are equal (prints both on FAIL)
 #   check_match MSG REGEX STRING   PASS if STRING matches the extended REGEX (bash =~)
+#                                  The check_* functions always return 0 (safe under set -e, a failed check
+#                                  does not end the test); CHECK_OK is 1 after a PASS, 0 after a FAIL.
 #   info MSG / die MSG             "INFO: MSG" / "FAIL: MSG" and exit 1 (for broken infrastructure)
 #   timer_start NAME / timer_end NAME   print "TIME: NAME N.Ns" and collect it for the summary
 #   finish                         print the summary; returns 1 if anything failed or nothing was checked
@@ -92,12 +95,14 @@ QEMU_BIN=${QEMU_BIN:-qemu-system-x86_64}
 declare -gA VM_DIR=() VM_QPID=() VM_TPID=() VM_RPID=() VM_MARKS=()
 declare -ga VM_NAMES=() LIB_EXIT_CMDS=() LIB_TIMES=()
 declare -g VM_CUR="" VM_MATCH="" VM_SEND_OFFSET=0
-declare -g CHECKS_PASSED=0 CHECKS_FAILED=0 RUN_DIR="" TEST_NAME=""
+declare -g CHECKS_PASSED=0 CHECKS_FAILED=0 CHECK_OK=1 RUN_DIR="" TEST_NAME=""
 declare -gA LIB_TIMER=()
 
 # ── results ────────────────────────────────────────────────────────────────────────────────────────────
-pass() { CHECKS_PASSED=$((CHECKS_PASSED + 1)); echo "PASS: $*"; }
-fail() { CHECKS_FAILED=$((CHECKS_FAILED + 1)); echo "FAIL: $*"; }
+# shellcheck disable=SC2034 # CHECK_OK is read by the tests
+pass() { CHECKS_PASSED=$((CHECKS_PASSED + 1)); CHECK_OK=1; echo "PASS: $*"; }
+# shellcheck disable=SC2034
+fail() { CHECKS_FAILED=$((CHECKS_FAILED + 1)); CHECK_OK=0; echo "FAIL: $*"; }
 info() { echo "INFO: $*"; }
 die() { echo "FAIL: $*"; CHECKS_FAILED=$((CHECKS_FAILED + 1)); exit 1; }
 
@@ -105,13 +110,16 @@ check() {
     local msg=$1; shift
     local log=${RUN_DIR:-/tmp}/checks.log
     echo "== $msg: $*" >>"$log"
-    if "$@" >>"$log" 2>&1; then pass "$msg"; else fail "$msg (command: $*; see $log)"; return 1; fi
+    if "$@" >>"$log" 2>&1; then pass "$msg"; else fail "$msg (command: $*; see $log)"; fi
+    return 0
 }
 check_eq() {
-    if [[ "$2" == "$3" ]]; then pass "$1"; else fail "$1 (expected '$2', got '$3')"; return 1; fi
+    if [[ "$2" == "$3" ]]; then pass "$1"; else fail "$1 (expected '$2', got '$3')"; fi
+    return 0
 }
 check_match() {
-    if [[ "$3" =~ $2 ]]; then pass "$1"; else fail "$1 ('$3' does not match /$2/)"; return 1; fi
+    if [[ "$3" =~ $2 ]]; then pass "$1"; else fail "$1 ('$3' does not match /$2/)"; fi
+    return 0
 }
 
 timer_start() { LIB_TIMER[$1]=$EPOCHREALTIME; }
@@ -212,7 +220,7 @@ dracut_modules() {
 
 build_initramfs() {
     local out=$1 flavour=$2; shift 2
-    local bindir="" moddir="$REPO_DIR/modules.d/95iscsi-target" add="" drivers=$VM_DRIVERS_DEFAULT
+    local bindir="" moddir="${VM_ISCSI_TARGET_MODULE_DIR:-$REPO_DIR/modules.d/95iscsi-target}" add="" drivers=$VM_DRIVERS_DEFAULT
     local -a install=() include=()
     while (($#)); do
         case $1 in
@@ -450,7 +458,7 @@ vm_wait_shell() {
     while ((SECONDS < deadline)); do
         local s=$SRANDOM
         VM=$n vm_send "echo @@\"\"R$s" || return 1
-        if VM=$n vm_wait_for "^@@R$s\r?\$" 5; then return 0; fi
+        if VM=$n vm_wait_for "^@@R$s([^0-9]|$)" 5; then return 0; fi
         VM=$n vm_alive || return 1
     done
     return 1

@@ -50,9 +50,10 @@ cat >"$stage/sbin/init" <<'EOF'
 export PATH=/bin:/sbin
 
 # dracut's switch_root moves /proc, /sys, /dev and /run along; mount only what is missing.
-mountpoint -q /proc || mount -t proc proc /proc
-mountpoint -q /sys || mount -t sysfs sysfs /sys
-mountpoint -q /dev || mount -t devtmpfs devtmpfs /dev
+# (busybox `mountpoint` misjudges the moved /sys and /dev, so ask /proc/mounts.)
+[ -e /proc/self/mounts ] || mount -t proc proc /proc
+grep -q '^[^ ]* /sys ' /proc/mounts || mount -t sysfs sysfs /sys
+grep -q '^[^ ]* /dev ' /proc/mounts || mount -t devtmpfs devtmpfs /dev
 exec </dev/console >/dev/console 2>&1
 
 token=
