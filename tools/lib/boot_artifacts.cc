@@ -198,7 +198,7 @@ AddResult add_boot_artifacts(const KernelInstallContext& ctx, const BootPaths& p
   if (config.iso) {
     IsoSpec spec{kernel_file,
                  initrd_files,
-                 {{"etc/cmdline.d/90-iscsi-target-chap.conf", initiator_secrets_file(settings), 0600}},
+                 {{initiator_iscsid_conf_path, initiator_iscsid_conf(settings), 0600}},
                  initiator_options(settings),
                  "Boot " + settings.pretty_name + " over iSCSI (" + ctx.kver + ")",
                  paths.state_dir / ("iscsi-boot-" + ctx.kver + ".iso")};

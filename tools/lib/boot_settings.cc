@@ -119,9 +119,7 @@ std::string initiator_options(const BootSettings& s) {
   append(out, "ip=" + s.initiator_address + ":::" + netmask_of(s.prefix) + "::" + ":off rd.neednet=1");
   append(out, "netroot=iscsi:" + s.target_address + "::" + std::to_string(s.port) + "::" + s.target_iqn);
   append(out, "rd.iscsi.initiator=" + s.initiator_iqn);
-  // An iSCSI root must survive cable pulls and target pauses instead of failing I/O (open-iscsi README).
-  append(out, "rd.iscsi.param=node.session.timeo.replacement_timeout=86400");
-  append(out, "rd.iscsi.param=node.conn[0].timeo.noop_out_interval=0 rd.iscsi.param=node.conn[0].timeo.noop_out_timeout=0");
+  // Session timeouts and CHAP come from the iscsid.conf inside the ISO's extra initrd (initiator_iscsid_conf).
   append(out, s.initiator_extra);
   return out;
 }
@@ -133,6 +131,19 @@ std::string target_secrets_file(const BootSettings& s) {
   return text;
 }
 
-std::string initiator_secrets_file(const BootSettings& s) { return target_secrets_file(s); }
+std::string initiator_iscsid_conf(const BootSettings& s) {
+  std::string text = "# iSCSI root over a direct cable to the iSCSI Target machine (dracut-iscsi-target)\n"
+                     "node.startup = onboot\n"
+                     "node.session.auth.authmethod = CHAP\n"
+                     "node.session.auth.username = " + s.chap.userid + "\n"
+                     "node.session.auth.password = " + s.chap.password + "\n";
+  if (s.chap.mutual())
+    text += "node.session.auth.username_in = " + s.chap.mutual_userid + "\nnode.session.auth.password_in = " + s.chap.mutual_password + "\n";
+  // An iSCSI root must ride out cable pulls and target pauses instead of failing I/O (open-iscsi README).
+  text += "node.session.timeo.replacement_timeout = 86400\n"
+          "node.conn[0].timeo.noop_out_interval = 0\n"
+          "node.conn[0].timeo.noop_out_timeout = 0\n";
+  return text;
+}
 
 }  // namespace iscsi_target

@@ -33,10 +33,13 @@ BootSettings derive_boot_settings(const BootConfig& config, const SystemFacts& f
 std::string target_options(const BootSettings& s);
 // The initiator's command line (ISO): the system's own options (root=, …) plus dracut's iSCSI root keys.
 std::string initiator_options(const BootSettings& s);
-// Files for the small cpio archives that carry the CHAP secrets (target: read by iscsi-target only;
-// initiator: read by dracut's iscsi module).
-std::string target_secrets_file(const BootSettings& s);       // /etc/iscsi-target/target.conf
-std::string initiator_secrets_file(const BootSettings& s);    // /etc/cmdline.d/90-iscsi-target-chap.conf
+// Files for the small cpio archives that carry the CHAP secrets. Neither is a cmdline.d file: dracut logs its
+// whole command line, cmdline.d included, to the kernel log (and so to the journal on disk).
+std::string target_secrets_file(const BootSettings& s);     // /etc/iscsi-target/target.conf, read by iscsi-target only
+// /etc/iscsi/iscsid.conf for the initiator's initramfs: iscsiadm's discovery gives every new node record these
+// defaults, so dracut's iscsi module logs in with CHAP without rd.iscsi.password= anywhere.
+std::string initiator_iscsid_conf(const BootSettings& s);
+inline constexpr const char* initiator_iscsid_conf_path = "etc/iscsi/iscsid.conf";
 std::string netmask_of(unsigned prefix);
 
 }  // namespace iscsi_target

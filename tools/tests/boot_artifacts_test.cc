@@ -120,7 +120,8 @@ TEST_CASE("BLS: an entry right under its kernel, same kernel and initramfs, secr
   REQUIRE(m.isos.size() == 1);
   CHECK(m.isos[0].find(password) == std::string::npos);
   CHECK(m.isos[0].find("netroot=iscsi:10.251.73.1::3260::") != std::string::npos);
-  CHECK(slurp(result.iso).find("rd.iscsi.password=" + password) != std::string::npos);
+  CHECK(slurp(result.iso).find("etc/iscsi/iscsid.conf\n") != std::string::npos);
+  CHECK(slurp(result.iso).find("node.session.auth.password = " + password) != std::string::npos);
 }
 
 TEST_CASE("remove deletes exactly what add created") {

@@ -63,7 +63,10 @@ TEST_CASE("initiator options: the system's root options, dracut's iSCSI root, no
   CHECK(c.get("rd.iscsi.initiator") == s.initiator_iqn);
   CHECK(c.get("ip") == "10.251.73.2:::255.255.255.252:::off");
   CHECK(options.find(chap.password) == std::string::npos);
-  CHECK(initiator_secrets_file(s).find("rd.iscsi.password=" + chap.password) != std::string::npos);
+  const std::string iscsid = initiator_iscsid_conf(s);
+  CHECK(iscsid.find("node.session.auth.password = " + chap.password + "\n") != std::string::npos);
+  CHECK(iscsid.find("node.session.auth.password_in = " + chap.mutual_password + "\n") != std::string::npos);
+  CHECK(iscsid.find("node.session.timeo.replacement_timeout = 86400") != std::string::npos);
 }
 
 TEST_CASE("settings errors name the setting") {
