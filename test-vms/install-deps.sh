@@ -16,4 +16,4 @@ if ((${#missing[@]} > 0)); then
     apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 "$here/deps.sh"
-"$here/iso-deps.sh"
+"$here/iso-deps.sh" --secure-boot
