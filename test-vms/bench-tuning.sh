@@ -2,11 +2,13 @@
 # Benchmark: iSCSI negotiation parameters, LIO's defaults vs ours (target_plan.cc), in one target VM.
 # qemu-img (libiscsi) on the host writes and reads through the loopback-forwarded portal; the target is
 # restarted from its console between the two settings. Prints MB/s side by side and the ratio.
-# Usage: test-vms/bench-tuning.sh BUILD_DIR [MiB per run, default 128]
+# Settings alternate for ROUNDS rounds (load on the machine drifts); the median of each is reported.
+# Usage: test-vms/bench-tuning.sh BUILD_DIR [MiB per run, default 128] [ROUNDS, default 3]
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 BUILD=$(cd "${1:?usage: $0 BUILD_DIR [MiB]}" && pwd)
 MIB=${2:-128}
+ROUNDS=${3:-3}
 lib_setup bench-tuning
 initrd=$RUN_DIR/initrd.img
 build_initramfs "$initrd" systemd --target-bindir "$BUILD/tools"
@@ -26,17 +28,22 @@ run() {  # prints MB/s for a write and a read pass of $MIB MiB in 1 MiB requests
         --image-opts "driver=iscsi,transport=tcp,portal=127.0.0.1:$port,target=$iqn,lun=0,initiator-name=$ini" >/dev/null; } 2>&1 | tail -n 1)
     awk -v m="$MIB" -v s="$secs" 'BEGIN { printf "%.1f", m * 1.048576 / s }'
 }
-declare -A result
-for setting in lio-defaults tuned; do
-    vm_run "iscsi-target stop" >/dev/null
-    vm_run "iscsi-target start --cmdline '$keys rd.iscsi_target.tuning=$setting'" | grep -q 'ready:' || die "restart with $setting failed"
-    run w >/dev/null  # warm-up (first touch of the image file on the host)
-    result[$setting-write]=$(run w)
-    result[$setting-read]=$(run "")
-    info "$setting: write ${result[$setting-write]} MB/s, read ${result[$setting-read]} MB/s"
+declare -A samples
+for ((round = 1; round <= ROUNDS; round++)); do
+    for setting in lio-defaults tuned; do
+        vm_run "iscsi-target stop" >/dev/null
+        vm_run "iscsi-target start --cmdline '$keys rd.iscsi_target.tuning=$setting'" | grep -q 'ready:' || die "restart with $setting failed"
+        ((round > 1)) || run w >/dev/null  # warm-up (first touch of the image file on the host)
+        w=$(run w) r=$(run "")
+        samples[$setting-write]+="$w " samples[$setting-read]+="$r "
+        info "round $round, $setting: write $w MB/s, read $r MB/s"
+    done
 done
+median() { tr ' ' '\n' <<<"$1" | grep . | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+declare -A result
+for key in "${!samples[@]}"; do result[$key]=$(median "${samples[$key]}"); done
 vm_stop "systemctl poweroff" 60 || true
-printf '\n%-22s %12s %12s %8s\n' "${MIB} MiB, 1 MiB I/O" "LIO defaults" "tuned" "ratio"
+printf '\n%-22s %12s %12s %8s   (median of %d rounds)\n' "${MIB} MiB, 1 MiB I/O" "LIO defaults" "tuned" "ratio" "$ROUNDS"
 for io in write read; do
     printf '%-22s %9s MB/s %7s MB/s %7sx\n' "$io (qemu-img bench)" "${result[lio-defaults-$io]}" "${result[tuned-$io]}" \
         "$(awk -v a="${result[lio-defaults-$io]}" -v b="${result[tuned-$io]}" 'BEGIN { printf "%.2f", b / a }')"
