@@ -14,7 +14,7 @@
 #   VM_QEMU_TIMEOUT     hard limit in seconds for every qemu process (default 900)
 #   VM_DRACUT_COMPRESS  dracut --compress value (default "cat": no compression; building a 80 MB image takes
 #                       ~5 s instead of ~30 s with gzip, and the guest does not spend time decompressing)
-#   VM_INITRD_CACHE=0   do not reuse a cached initramfs (cache key: all inputs, see build_initramfs)
+#   VM_INITRD_CACHE=0   do not reuse a cached initramfs ($VM_WORKDIR/cache/initrd/, keyed by all inputs)
 #   VM_DRACUT_MODULES_SYSTEMD / VM_DRACUT_MODULES_NOSYSTEMD   override the module lists below
 #   VM_ISCSI_TARGET_MODULE_DIR  the iscsi-target dracut module to use (default <repo>/modules.d/95iscsi-target)
 #   VM_VERBOSE=1        echo every command sent to a guest console
@@ -66,7 +66,8 @@
 #   vm_send 'TEXT'                 mark, then type TEXT + newline on the console
 #   vm_run [-t SECS] 'CMD'         run CMD in the guest shell, print its output (stdout+stderr, \r and
 #                                  kernel/systemd console noise removed), return its exit status
-#                                  (255: no answer within SECS, default 60)
+#                                  (255: no answer within SECS, default 60).  CMD runs in the shell itself
+#                                  (cd/variables persist); it also exports PAGER=cat SYSTEMD_PAGER=cat.
 #   vm_wait_shell TIMEOUT          type probe commands until a shell answers (returns 1 on timeout)
 #   vm_console_since OFFSET        print the console log from byte OFFSET (VM_SEND_OFFSET = last send)
 #   vm_stop [POWEROFF_CMD [GRACE]] type POWEROFF_CMD (if given), wait up to GRACE s (default 60) for qemu to
@@ -253,7 +254,8 @@ build_initramfs() {
             find -L "${include[f]}" -type f -print0 2>/dev/null | sort -z | xargs -0 -r sha256sum
         done
     } | sha256sum | cut -c1-16)
-    local cache="$VM_WORKDIR/cache/initrd-$flavour-$key.img"
+    local cachedir="$VM_WORKDIR/cache/initrd" cache
+    cache="$cachedir/initrd-$flavour-$key.img"
     timer_start "initramfs-$flavour"
     if [[ ${VM_INITRD_CACHE:-1} != 0 && -s $cache ]]; then
         cp "$cache" "$out"
@@ -284,10 +286,10 @@ build_initramfs() {
             die "dracut ($flavour) dropped a module, log: $log"
         fi
         if [[ ${VM_INITRD_CACHE:-1} != 0 ]]; then
-            mkdir -p "$VM_WORKDIR/cache"
-            # keep only the 8 newest cached images
-            find "$VM_WORKDIR/cache" -name 'initrd-*.img' -printf '%T@ %p\n' | sort -rn | tail -n +8 \
-                | cut -d' ' -f2- | xargs -r rm -f
+            mkdir -p "$cachedir"
+            # keep only the 8 newest cached images (this directory only: others keep trees in cache/)
+            find "$cachedir" -maxdepth 1 -name 'initrd-*.img' -printf '%T@ %p\n' 2>/dev/null | sort -rn \
+                | tail -n +9 | cut -d' ' -f2- | xargs -r rm -f || true
             cp "$out" "$cache.tmp.$$" && mv -f "$cache.tmp.$$" "$cache"
         fi
     fi
@@ -435,8 +437,9 @@ vm_run() {
     local cmd=$1 n; n=$(vm__name)
     # A random token, not a counter: vm_run is often called in $(…), where counters would not advance.
     local s=$SRANDOM
-    # The quotes keep the typed (echoed) line from matching the markers.
-    VM=$n vm_send "echo @@\"\"B$s; { $cmd
+    # The quotes keep the typed (echoed) line from matching the markers.  PAGER/SYSTEMD_PAGER=cat: a pager
+    # (systemctl, journalctl on a tty) would wait for keys and swallow the next commands.
+    VM=$n vm_send "echo @@\"\"B$s; export PAGER=cat SYSTEMD_PAGER=cat; { $cmd
 } 2>&1; echo @@\"\"E$s:\$?" || return 255
     local start=$VM_SEND_OFFSET
     if ! VM=$n vm_wait_for "^@@E$s:[0-9]+" "$timeout"; then
