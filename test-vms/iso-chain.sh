@@ -67,6 +67,10 @@ ROOTFS_LABEL=$ROOT_LABEL "$HERE/rootfs.sh" "$disk" >"$RUN_DIR/rootfs.log" 2>&1 \
     || { cat "$RUN_DIR/rootfs.log"; die "rootfs.sh failed"; }
 
 # ── one initramfs for both sides ──────────────────────────────────────────────────────────────────────
+# Compressed, as a distribution's initramfs is: both VMs then unpack a compressed archive followed by our
+# uncompressed secrets/CHAP cpio, as real machines do, and the ISO shrinks from ~105 MB to ~36 MB (the guest
+# kernel spends 2-4 s more unpacking; the firmware reads less).
+export VM_DRACUT_COMPRESS=${VM_DRACUT_COMPRESS:-zstd -3 -q -T0}
 # sd_mod: the iSCSI LUN is a SCSI disk (lib.sh's module list has no kernel-modules).  Debian's iscsid.service
 # runs startup-checks.sh before iscsid; dracut's iscsi module does not install it.
 initramfs_opts=(--target-bindir "$BINDIR" --add-modules iscsi --drivers 'iscsi_tcp sd_mod')
@@ -152,8 +156,16 @@ secrets_sum=$(sha256sum <"$secrets_initrd")
 check_eq "entry: secrets initrd is 0600" 600 "$(stat -c %a "$secrets_initrd")"
 check "entry: the secrets initrd holds the CHAP password" grep -aqF "$chap_pass" "$secrets_initrd"
 check "ISO: written" test -s "$iso"
-check "ISO: no CHAP password in its menus (outside its cpio)" bash -c \
-    "! xorriso -osirrox on -indev '$iso' -extract /isolinux/isolinux.cfg /dev/stdout -extract /boot/grub/grub.cfg /dev/stdout 2>/dev/null | grep -qF -e '$chap_pass' -e '$chap_mpass'"
+# (Functions, not `bash -c '… $chap_pass …'`: check logs its command line, and secrets stay out of logs.)
+iso_menus() {
+    local d=$RUN_DIR/iso-menus
+    mkdir -p "$d"
+    xorriso -osirrox on -indev "$iso" -extract /isolinux/isolinux.cfg "$d/isolinux.cfg" \
+        -extract /boot/grub/grub.cfg "$d/grub.cfg" >/dev/null 2>&1 || return 1
+    cat "$d/isolinux.cfg" "$d/grub.cfg" >"$RUN_DIR/iso-menus.cfg"
+}
+check "ISO: menus readable" iso_menus
+check "ISO: no CHAP password in its menus" no_secret "$RUN_DIR/iso-menus.cfg"
 
 # ── target VM, booted as the boot loader would boot the entry ─────────────────────────────────────────
 port=$(free_port)
@@ -211,6 +223,7 @@ for mode in $modes; do
     fi
     name=ini-$mode ok=1
     media_opts "$mode"
+    timer_start "$mode-to-kernel"
     timer_start "$mode-to-rootfs"
     timer_start "$mode-total"
     vm_start "$name" "" "" "" "${MEDIA_OPTS[@]}" "${nic_opts[@]}"
@@ -221,6 +234,7 @@ for mode in $modes; do
         vm_dump_console 40
         ok=0
     else
+        timer_end "$mode-to-kernel"
         cmdline=${VM_MATCH#*Command line: }
         check_match "$mode: kernel command line carries this boot's token" "test\\.token=$token( |\$)" "$cmdline"
         [[ $CHECK_OK == 1 ]] || ok=0
@@ -302,6 +316,8 @@ else
     check_eq "target: ACL CHAP user is chap-secrets' username" "$chap_user" "$(tr -d '[:space:]' <<<"$userid")"
     muserid=$(vm_run -t 30 'cat /sys/kernel/config/target/iscsi/*/tpgt_1/acls/*/auth/userid_mutual' 2>&1 || true)
     check_eq "target: ACL mutual CHAP user is chap-secrets' mutual_username" "$chap_muser" "$(tr -d '[:space:]' <<<"$muserid")"
+    mutual=$(vm_run -t 30 'cat /sys/kernel/config/target/iscsi/*/tpgt_1/acls/*/auth/authenticate_target' 2>&1 || true)
+    check_eq "target: ACL requires mutual CHAP (auth/authenticate_target)" 1 "$(tr -d '[:space:]' <<<"$mutual")"
     timer_start target-poweroff
     if vm_stop "systemctl poweroff" "$poweroff_grace"; then
         pass "target: 'systemctl poweroff' powered it off"
