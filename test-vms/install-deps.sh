@@ -4,7 +4,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 packages=(build-essential cmake pkg-config libkmod-dev libblkid-dev nlohmann-json3-dev catch2 clang-tidy shellcheck
-    grub-common debootstrap dosfstools fdisk time)
+    grub-common debootstrap dosfstools fdisk time tshark)
 missing=()
 for p in "${packages[@]}"; do
     [[ $(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null) == installed ]] || missing+=("$p")
