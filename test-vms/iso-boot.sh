@@ -96,7 +96,7 @@ ovmf_opts() {  # CODE VARS MACHINE → OVMF_OPTS: UEFI firmware with a private c
 boot_one() {  # MODE EXPECT_SECURE_BOOT VM-OPTIONS...
     local mode=$1 secure=$2; shift 2
     if [[ -n ${ISO_BOOT_MODES:-} && " $ISO_BOOT_MODES " != *" $mode "* ]]; then return 0; fi
-    local ok=1 out
+    local ok=1
     timer_start "boot-$mode"
     vm_start "$mode" "" "" "" "$@"
     if ! vm_wait_for "Command line:.*iso\.marker=$marker" "${ISO_BOOT_TIMEOUT:-150}"; then
