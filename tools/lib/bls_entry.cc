@@ -4,16 +4,9 @@
 #include <sstream>
 
 #include "error.h"
+#include "text.h"
 
 namespace iscsi_target {
-
-namespace {
-std::string trim(const std::string& s) {
-  const auto begin = s.find_first_not_of(" \t\r");
-  if (begin == std::string::npos) return "";
-  return s.substr(begin, s.find_last_not_of(" \t\r") - begin + 1);
-}
-}  // namespace
 
 BlsEntry parse_bls_entry(const std::string& text) {
   BlsEntry entry;

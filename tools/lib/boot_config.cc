@@ -10,17 +10,13 @@
 
 #include "cmdline.h"
 #include "error.h"
+#include "text.h"
 #include "iqn.h"
 
 namespace iscsi_target {
 
 namespace {
 
-std::string trim(const std::string& s) {
-  const auto begin = s.find_first_not_of(" \t\r");
-  if (begin == std::string::npos) return "";
-  return s.substr(begin, s.find_last_not_of(" \t\r") - begin + 1);
-}
 
 std::vector<std::string> words(const std::string& text) {
   std::istringstream in(text);

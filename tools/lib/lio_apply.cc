@@ -4,16 +4,12 @@
 #include <regex>
 
 #include "error.h"
+#include "text.h"
 #include "lio.h"
 
 namespace iscsi_target {
 
 namespace {
-
-std::string trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-  return s;
-}
 
 // Restored attribute sets hold read-only and unchanged values too; configfs refuses writes to the former.
 void write_attribute(ConfigFsTransaction& tx, const ConfigFs& fs, const std::string& rel, const std::string& value) {

@@ -5,16 +5,13 @@
 #include <regex>
 
 #include "error.h"
+#include "text.h"
 #include "lio.h"
 
 namespace iscsi_target {
 
 namespace {
 
-std::string trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\t')) s.pop_back();
-  return s;
-}
 
 std::string read_trimmed(const ConfigFs& fs, const std::string& rel) { return trim(fs.read(rel).value_or("")); }
 
