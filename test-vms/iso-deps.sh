@@ -9,20 +9,4 @@ if [[ ${1:-} == --secure-boot ]]; then
     packages+=(shim-signed grub-efi-amd64-signed)
 fi
 
-missing=()
-for p in "${packages[@]}"; do
-    if [[ $(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null) != installed ]]; then
-        missing+=("$p")
-    fi
-done
-if ((${#missing[@]} == 0)); then
-    exit 0
-fi
-echo "iso-deps.sh: installing ${missing[*]}"
-if [[ $(id -u) -ne 0 ]]; then
-    echo "iso-deps.sh: need root to install ${missing[*]}" >&2
-    exit 1
-fi
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}"
+exec "$(dirname "$0")/apt-ensure.sh" iso-deps.sh "${packages[@]}"
