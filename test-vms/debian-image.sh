@@ -5,13 +5,17 @@
 #   GPT  p1  1 MiB  BIOS boot partition (GRUB's core.img)
 #        p2  512 MiB ext4 /boot   (LABEL=itgt-boot)
 #        p3  rest    ext4 /       (LABEL=itgt-root)      — both mounted by UUID in /etc/fstab
-#   MBR  GRUB's boot.img; /boot/grub/grub.cfg written by the image's own update-grub (root=UUID=…)
+#   GRUB      grub-pc, installed by the image's own grub-install onto /dev/vda (core.img in the BIOS boot
+#             partition), /boot/grub/grub.cfg by its own update-grub (root=UUID=…): both run on the image's
+#             first boot in a VM, as the installer's last steps
 #   packages  debootstrap minbase + systemd-sysv udev dbus ifupdown isc-dhcp-client iproute2 procps kmod
 #             linux-image-amd64 dracut (the package: it replaces initramfs-tools and brings the
-#             /etc/kernel/postinst.d hook) dracut-network open-iscsi grub-pc, and what dracut-iscsi-target
-#             depends on (xorriso isolinux syslinux-common grub-efi-amd64-bin mtools) so that installing
-#             it later needs no download
-#   initramfs /boot/initrd.img-KVER built once by the image's dracut with Debian's defaults (generic, systemd)
+#             /etc/kernel/postinst.d hook; dracut-core alone would leave linux-image-amd64 to pull
+#             initramfs-tools) dracut-network open-iscsi grub-pc, and what dracut-iscsi-target depends on
+#             (xorriso isolinux syslinux-common grub-efi-amd64-bin mtools) so that installing it needs no
+#             download
+#   initramfs /boot/initrd.img-KVER built once by the image's dracut with Debian's defaults (generic, systemd,
+#             systemd-networkd as dracut's network handler)
 #   network   ifupdown with only `lo` configured (what the installer writes for a machine it did not
 #             configure a network on): nothing on the booted system touches a NIC that the initramfs set up
 #             for an iSCSI root.  No /etc/kernel/cmdline (Debian GRUB systems have none).
@@ -19,11 +23,10 @@
 #             no "quiet" (the tests read kernel and systemd messages on the serial console);
 #             root password "root" and autologin of root on ttyS0.
 #
-# Built as root with loop devices: one `mount -o loop,offset=,sizelimit=` per filesystem (this sandbox
-# has loop devices but no partition scanning, so no losetup -P), debootstrap into the mounted tree, apt and
-# dracut in a chroot (proc, sysfs, /dev bind-mounted), GRUB installed the way grub-bios-setup does it (the
-# setup tool cannot work on an image file: it insists on finding a GRUB drive for its own directory).
-# Every mount and loop device is released on exit, by path; nothing else on the machine is touched.
+# Built as root: one `mount -o loop,offset=,sizelimit=` per filesystem (this sandbox has loop devices but
+# no partition scanning, so no losetup -P), debootstrap into the mounted tree, apt and dracut in a chroot
+# (proc, sysfs, a private /dev), then the first boot under qemu -accel tcg. Every mount and loop device is
+# released on exit, by path; nothing else on the machine is touched.
 #
 # The result is cached as ${VM_WORKDIR:-/var/tmp/iscsi-target-vm}/cache/debian12-<hash of this script>.img
 # (+ .env); a later call copies it (sparse).  DEBIAN_IMAGE_CACHE=0 forces a build.  Besides OUT.img the script
@@ -31,7 +34,8 @@
 # BOOT_OFFSET BOOT_SIZE (bytes), IMAGE_HOSTNAME, ROOT_PASSWORD.
 #
 # Environment: DEBIAN_MIRROR (default: the deb.debian.org-style URI in this machine's apt sources),
-# DEBIAN_IMAGE_SIZE (default 4G), DEBIAN_IMAGE_CACHE (1), DEBIAN_IMAGE_KEEP_WORK=1 (keep the build directory on failure).
+# DEBIAN_IMAGE_SIZE (default 4G), DEBIAN_IMAGE_CACHE (1), DEBIAN_IMAGE_KEEP_WORK=1 (keep the build directory on
+# failure), DEBIAN_IMAGE_BOOT_TIMEOUT (900 s for the first boot).
 set -euo pipefail
 
 usage() { echo "usage: $0 OUT.img" >&2; exit 2; }
@@ -60,6 +64,7 @@ command -v debootstrap >/dev/null || need+=(debootstrap)
 command -v sfdisk >/dev/null || need+=(fdisk)
 command -v mkfs.ext4 >/dev/null || need+=(e2fsprogs)
 command -v python3 >/dev/null || need+=(python3)
+command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
 if ((${#need[@]})); then
     log "installing ${need[*]}"
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
@@ -104,6 +109,10 @@ unmount_all() {
 cleanup() {
     local rc=$?
     set +e
+    if [[ -n ${qemu_pid:-} ]] && kill -0 "$qemu_pid" 2>/dev/null; then
+        kill "$qemu_pid"
+        wait "$qemu_pid"
+    fi
     unmount_all
     if awk -v r="$root" '$2 == r || index($2, r "/") == 1 { found = 1 } END { exit !found }' /proc/mounts; then
         echo "debian-image: something is still mounted under $root; leaving $work alone" >&2
@@ -134,7 +143,6 @@ EOF
 part() { # part N start|size → sectors
     sfdisk -J "$disk" | python3 -c "import json,sys; p=json.load(sys.stdin)['partitiontable']['partitions'][$1-1]; print(p['$2'])"
 }
-BIOS_START=$(part 1 start)
 BOOT_OFFSET=$(($(part 2 start) * 512)) BOOT_SIZE=$(($(part 2 size) * 512))
 ROOT_OFFSET=$(($(part 3 start) * 512)) ROOT_SIZE=$(($(part 3 size) * 512))
 mkfs.ext4 -q -F -L itgt-boot -U "$BOOT_UUID" -b 4096 -E "offset=$BOOT_OFFSET" "$disk" "$((BOOT_SIZE / 1024))k"
@@ -256,50 +264,45 @@ in_root dracut --force --kver "$KVER" >"$work/dracut.log" 2>&1 || {
 }
 log "initramfs built in $(awk -v a="$t" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f", b - a }')s ($(du -h "$root/boot/initrd.img-$KVER" | cut -f1))"
 
-# GRUB for BIOS, as grub-install would: modules in /boot/grub/i386-pc, a core.img that finds /boot by
-# UUID, embedded in the BIOS boot partition, and boot.img in the MBR pointing at it.
-mkdir -p "$root/boot/grub/i386-pc" "$root/boot/grub/fonts"
-cp "$root"/usr/lib/grub/i386-pc/*.mod "$root"/usr/lib/grub/i386-pc/*.lst "$root/boot/grub/i386-pc/"
-[[ -e $root/usr/share/grub/unicode.pf2 ]] && cp "$root/usr/share/grub/unicode.pf2" "$root/boot/grub/fonts/"
-cat >"$root/boot/grub/i386-pc/load.cfg" <<EOF
-search.fs_uuid $BOOT_UUID root hd0,gpt2
-set prefix=(\$root)'/grub'
-EOF
-in_root grub-mkimage -O i386-pc -o /boot/grub/i386-pc/core.img -c /boot/grub/i386-pc/load.cfg -p /grub \
-    biosdisk part_gpt ext2 search_fs_uuid
-cp "$root/usr/lib/grub/i386-pc/boot.img" "$root/boot/grub/i386-pc/boot.img"
-in_root grub-editenv /boot/grub/grubenv create
-python3 - "$disk" "$root/boot/grub/i386-pc/boot.img" "$root/boot/grub/i386-pc/core.img" "$BIOS_START" <<'EOF'
-# What grub-bios-setup does for an embedded core.img (grub-core/../util/setup.c, GRUB 2.06).
-import struct, sys
-disk, boot_img, core_img, start = sys.argv[1], open(sys.argv[2], 'rb').read(), open(sys.argv[3], 'rb').read(), int(sys.argv[4])
-core = bytearray(core_img)
-core += bytes(-len(core) % 512)                 # grub-bios-setup rounds core.img up to whole sectors
-assert len(boot_img) == 512 and len(core) <= 2048 * 512
-with open(disk, 'r+b') as f:
-    mbr = f.read(512)
-    new = bytearray(boot_img)
-    new[0x03:0x5a] = mbr[0x03:0x5a]             # keep the (empty) BPB
-    new[0x1b8:0x200] = mbr[0x1b8:0x200]         # keep the protective MBR's partition table and signature
-    struct.pack_into('<Q', new, 0x5c, start)    # GRUB_BOOT_MACHINE_KERNEL_SECTOR
-    new[0x66:0x68] = b'\x90\x90'                # GRUB_BOOT_MACHINE_DRIVE_CHECK: hard disk, trust the BIOS drive
-    # diskboot.img's blocklist (last 12 bytes of the first sector): the rest of core.img, right after it
-    struct.pack_into('<QH', core, 512 - 12, start + 1, len(core) // 512 - 1)
-    f.seek(0); f.write(new)
-    f.seek(start * 512); f.write(core)
-EOF
-# update-grub in the chroot: grub-probe resolves / and /boot to the loop devices, so the generated entries
-# carry the right UUIDs (root=UUID=…, search --fs-uuid).
-in_root update-grub >"$work/update-grub.log" 2>&1 || { cat "$work/update-grub.log"; exit 1; }
-if ! grep -q "root=UUID=$ROOT_UUID" "$root/boot/grub/grub.cfg"; then
-    echo "debian-image: grub.cfg lacks root=UUID=$ROOT_UUID:" >&2
-    cat "$work/update-grub.log" >&2
-    grep -m2 -E '^[[:space:]]*linux' "$root/boot/grub/grub.cfg" >&2 || true
-    in_root sh -c 'grub-probe --target=device /; grub-probe --target=fs_uuid /; ls -l /dev/disk/by-uuid/' >&2 || true
-    exit 1
+# The installer's last steps (grub-install onto the disk, update-grub) need the disk as the installed system
+# sees it: grub-install cannot work on loop devices without partition scanning, and update-grub's 10_linux
+# skips a root on a loop device altogether. So the image's first boot does them, in a VM (direct kernel
+# boot, like the installer's own kernel), with a one-shot unit that removes itself and powers off.
+in_root debconf-set-selections <<'EOF2'
+grub-pc grub-pc/install_devices multiselect /dev/vda
+EOF2
+cat >"$root/usr/local/sbin/itgt-firstboot" <<'EOF2'
+#!/bin/sh
+# First boot of the test image: what the Debian installer does last. Removes itself; powers off.
+if grub-install /dev/vda && update-grub && grub-script-check /boot/grub/grub.cfg; then
+    result=OK
+else
+    result=FAILED
 fi
-grep -q "initrd.*/initrd.img-$KVER" "$root/boot/grub/grub.cfg" ||
-    { echo "debian-image: grub.cfg lacks the initramfs" >&2; exit 1; }
+rm -f /etc/systemd/system/multi-user.target.wants/itgt-firstboot.service \
+    /etc/systemd/system/itgt-firstboot.service /usr/local/sbin/itgt-firstboot
+sync
+echo "itgt-firstboot: $result" >/dev/console
+systemctl --no-block poweroff
+EOF2
+chmod 0755 "$root/usr/local/sbin/itgt-firstboot"
+cat >"$root/etc/systemd/system/itgt-firstboot.service" <<'EOF2'
+[Unit]
+Description=Test image first boot: grub-install, update-grub, power off
+After=local-fs.target
+
+[Service]
+Type=oneshot
+ExecStart=/usr/local/sbin/itgt-firstboot
+StandardOutput=journal+console
+StandardError=journal+console
+
+[Install]
+WantedBy=multi-user.target
+EOF2
+ln -s ../itgt-firstboot.service "$root/etc/systemd/system/multi-user.target.wants/itgt-firstboot.service"
+cp "$root/boot/vmlinuz-$KVER" "$work/vmlinuz"
+cp "$root/boot/initrd.img-$KVER" "$work/initrd.img"
 
 # ── finish ──────────────────────────────────────────────────────────────────────────────────────────────
 du -sh --exclude=proc --exclude=sys --exclude=dev "$root" | sed 's/^/debian-image: size of the tree: /'
@@ -307,6 +310,31 @@ unmount_all
 for off in "$ROOT_OFFSET" "$BOOT_OFFSET"; do
     e2fsck -fn "$disk?offset=$off" >"$work/fsck.log" 2>&1 || { cat "$work/fsck.log"; exit 1; }
 done
+t=$EPOCHREALTIME
+log "first boot (grub-install /dev/vda, update-grub) in a VM …"
+qemu_pid=""
+timeout --kill-after=10 "${DEBIAN_IMAGE_BOOT_TIMEOUT:-900}" qemu-system-x86_64 -accel tcg -nodefaults -display none \
+    -no-reboot -m 1024 -smp 1 -serial "file:$work/firstboot.log" -monitor none \
+    -kernel "$work/vmlinuz" -initrd "$work/initrd.img" -append "root=UUID=$ROOT_UUID ro console=ttyS0,115200" \
+    -drive "file=$disk,format=raw,if=virtio,cache=unsafe" </dev/null >"$work/qemu.out" 2>&1 &
+qemu_pid=$!
+wait "$qemu_pid" || true
+qemu_pid=""
+if ! grep -a -q 'itgt-firstboot: OK' "$work/firstboot.log"; then
+    cat "$work/qemu.out" >&2
+    tr -d '\r' <"$work/firstboot.log" | tail -n 40 >&2
+    echo "debian-image: the first boot did not install GRUB (console: $work/firstboot.log)" >&2
+    exit 1
+fi
+log "first boot done in $(awk -v a="$t" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f", b - a }')s"
+for off in "$ROOT_OFFSET" "$BOOT_OFFSET"; do
+    e2fsck -fn "$disk?offset=$off" >"$work/fsck.log" 2>&1 || { cat "$work/fsck.log"; exit 1; }
+done
+grub_cfg=$(debugfs -R 'cat /grub/grub.cfg' "$disk?offset=$BOOT_OFFSET" 2>/dev/null)
+grep -q "linux.*/vmlinuz-$KVER root=UUID=$ROOT_UUID ro console=ttyS0,115200" <<<"$grub_cfg" ||
+    { echo "debian-image: grub.cfg has no 'root=UUID=$ROOT_UUID' entry for $KVER" >&2; exit 1; }
+grep -q "initrd.*/initrd.img-$KVER" <<<"$grub_cfg" || { echo "debian-image: grub.cfg lacks the initramfs" >&2; exit 1; }
+
 cat >"$work/disk.env" <<EOF
 KVER=$KVER
 ROOT_UUID=$ROOT_UUID

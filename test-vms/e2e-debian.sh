@@ -32,7 +32,9 @@
 #              boots account for (calibrated by the local boot).
 #
 # Environment: VM_WORKDIR, VM_KEEP, VM_QEMU_TIMEOUT (lib.sh); E2E_BOOT_TIMEOUT (600 s per boot),
-# E2E_SKIP_BUILD=1 (use BUILD_DIR/*.deb as it is), DEBIAN_IMAGE_CACHE (debian-image.sh).
+# E2E_SKIP_BUILD=1 (use BUILD_DIR/*.deb as it is), DEBIAN_IMAGE_CACHE (debian-image.sh),
+# E2E_DRACUT_WORKAROUNDS=1 (work around two Debian 12 dracut/open-iscsi problems in the image's dracut
+# configuration, see step 2: the test then runs the rest of the chain).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 
@@ -94,8 +96,15 @@ wait_login() { # wait_login WHAT START FAIL_RE
     vm_dump_console 80
     return 1
 }
+# Bash ≥ 5.1 starts every command's output with the bracketed-paste escape (ESC[?2004l), which hides the
+# harness's markers from its ^-anchored patterns: turn it off first (a no-op in shells without `bind`).
+no_bracketed_paste() {
+    vm_send "bind 'set enable-bracketed-paste off' 2>/dev/null" || true
+    sleep 2
+}
 # After autologin: a shell that answers, kernel messages off the console while commands run.
 shell_ready() { # shell_ready WHAT
+    no_bracketed_paste
     if ! vm_wait_shell 120; then
         fail "$1: no shell answers on ttyS0"
         vm_dump_console 40
@@ -190,6 +199,19 @@ fi
 check_eq "chroot: dpkg -i installed dracut-iscsi-target" "install ok installed" \
     "$(in_chroot dpkg-query -W -f='${Status}' dracut-iscsi-target 2>&1)" || tail -n 20 "$RUN_DIR/dpkg.log"
 rm -f "$mnt$deb_in"
+if [[ ${E2E_DRACUT_WORKAROUNDS:-0} == 1 ]]; then
+    # Workarounds, off by default (the default run tests the product as shipped):
+    # - Debian 12's dracut 059 picks systemd-networkd as the network handler (systemd-networkd is always
+    #   installed), and that module never calls the netroot handlers (dracut-ng#251, fixed by dracut-ng PR
+    #   #388 after 059): the iscsi module never logs in. network-legacy does.
+    # - Debian's iscsid.service has ExecStartPre=/lib/open-iscsi/startup-checks.sh, which dracut's iscsi
+    #   module does not install: iscsid fails to start in the initramfs, discovery fails.
+    info "WORKAROUND: /etc/dracut.conf.d/e2e-workarounds.conf: network-legacy + /lib/open-iscsi/startup-checks.sh"
+    cat >"$mnt/etc/dracut.conf.d/e2e-workarounds.conf" <<'EOF2'
+add_dracutmodules+=" network-legacy "
+install_optional_items+=" /lib/open-iscsi/startup-checks.sh "
+EOF2
+fi
 t=$EPOCHREALTIME
 in_chroot dracut --force --kver "$KVER" >"$RUN_DIR/dracut.log" 2>&1 || { tail -n 30 "$RUN_DIR/dracut.log"; fail "chroot: dracut --force --kver $KVER failed"; }
 LIB_TIMES+=("dracut-in-chroot $(since "$t")s")
@@ -285,7 +307,7 @@ check_match "target entry: holds the boot, exports the disk by id, NIC by the ma
 mkdir -p "$RUN_DIR/iso-cfg"
 xorriso -osirrox on -indev "$iso" -extract /isolinux/isolinux.cfg "$RUN_DIR/iso-cfg/isolinux.cfg" \
     -extract /boot/grub/grub.cfg "$RUN_DIR/iso-cfg/grub.cfg" >/dev/null 2>&1 || true
-iso_cmdline=$(grep -h -o 'append .*' "$RUN_DIR/iso-cfg/isolinux.cfg" 2>/dev/null | head -n1 || true)
+iso_cmdline=$(grep -h -i -o 'append .*' "$RUN_DIR/iso-cfg/isolinux.cfg" 2>/dev/null | head -n1 || true)
 info "ISO (isolinux) $iso_cmdline"
 check_match "ISO command line: the machine's root=, the /30 link, netroot= to the target IQN" \
     "root=UUID=$ROOT_UUID .*ip=10.251.73.2:::255.255.255.252:::off .*netroot=iscsi:10.251.73.1::3260::iqn" "$iso_cmdline"
@@ -303,7 +325,8 @@ boot_target() { # boot_target NAME DISKSPEC PORT → waits for ready; sets TARGE
     local t0=$EPOCHREALTIME rc=0
     mapfile -t nic < <(nic_opts cable "socket,listen=127.0.0.1:$3" "$TARGET_MAC")
     vm_start "$1" "" "" "" --disk "$2" "${nic[@]}"
-    vm_wait_for "^(\[ *[0-9.]+\] )?iscsi-target: ready:|$target_fail_re" "$boot_timeout" || rc=$?
+    # The line comes through the journal: "[   24.2] iscsi-target[268]: iscsi-target: ready: …".
+    vm_wait_for "iscsi-target: ready:|$target_fail_re" "$boot_timeout" || rc=$?
     if ((rc == 0)) && [[ $VM_MATCH =~ iscsi-target:\ ready: ]]; then
         TARGET_READY_SECS=$(since "$t0")
         LIB_TIMES+=("$1-boot-to-ready ${TARGET_READY_SECS}s")
@@ -324,8 +347,9 @@ target_checks() { # target_checks NAME
     else
         pass "$1: no ext4 mount of the disk on the console"
     fi
+    no_bracketed_paste
     if vm_wait_shell 120; then
-        guest 'grep -c "^/dev/vd" /proc/mounts; ls /sysroot 2>/dev/null | wc -l' || true
+        guest 'grep -c "^/dev/vd" /proc/mounts; ls -A /sysroot 2>/dev/null | grep -c .' || true
         check_eq "$1: nothing of the disk mounted, /sysroot empty" $'0\n0' "$GUEST_OUT"
         guest '/usr/sbin/iscsi-target status' || true
         echo "$GUEST_OUT" | sed "s/^/  $1 status: /"
@@ -369,7 +393,7 @@ target_checks target
 
 token_bios="e2e-bios-$(date +%s)-$SRANDOM"
 token_uefi="e2e-uefi-$(date +%s)-$SRANDOM"
-initiator_boots=0
+initiator_boots=0 step5_ran=0
 init_fail_re='Kernel panic|Entering emergency mode|Give root password|dracut-initqueue.*[Tt]imeout|Could not boot'
 
 initiator_checks() { # initiator_checks NAME TOKEN
@@ -449,6 +473,7 @@ if wait_login init-uefi "$t0" "$init_fail_re"; then
         initiator_checks init-uefi "$token_uefi"
         # ── 5. a kernel (re)installed while running on the initiator keeps the machine's own settings ──
         timer_start step5-reinstall-on-initiator
+        step5_ran=1
         guest -t 600 "/etc/kernel/postinst.d/iscsi-target $KVER /boot/vmlinuz-$KVER; echo rc=\$?" || true
         echo "$GUEST_OUT" | sed 's/^/  initiator hook: /'
         guest -t 300 'update-grub >/dev/null 2>&1; echo rc=$?' || true
@@ -484,6 +509,7 @@ timer_end step4-initiator-uefi
 
 # ── target poweroff through its console ────────────────────────────────────────────────────────────────
 vm_use target
+no_bracketed_paste
 if vm_alive && vm_wait_shell 60; then
     poweroff_guest target 120
 else
@@ -503,7 +529,9 @@ check_eq "disk: / mount count grew by the initiator boots only ($initiator_boots
 check_eq "disk: /boot mount count grew by the initiator boots only ($initiator_boots × $local_d_boot)" \
     "$((initiator_boots * local_d_boot))" "$((mc_boot2 - mc_boot1))"
 # The ISO rebuilt on the initiator (step 5) must boot the same way as the machine's.
-if img_dump root "/var/lib/dracut/iscsi-target/iscsi-boot-$KVER.iso" "$RUN_DIR/iscsi-boot-2.iso"; then
+if ((step5_ran == 0)); then
+    info "step 5 did not run: no rebuilt ISO to compare"
+elif img_dump root "/var/lib/dracut/iscsi-target/iscsi-boot-$KVER.iso" "$RUN_DIR/iscsi-boot-2.iso"; then
     mkdir -p "$RUN_DIR/iso-cfg-2"
     xorriso -osirrox on -indev "$RUN_DIR/iscsi-boot-2.iso" -extract /isolinux/isolinux.cfg "$RUN_DIR/iso-cfg-2/isolinux.cfg" \
         -extract /boot/grub/grub.cfg "$RUN_DIR/iso-cfg-2/grub.cfg" >/dev/null 2>&1 || true
