@@ -1,7 +1,7 @@
 #!/bin/bash
 # test-vms/e2e-debian.sh BUILD_DIR — end to end on a real Debian 12 installation, as a user would do it.
 #
-#  0. build    cmake + cpack in BUILD_DIR → dracut-iscsi-target_*.deb
+#  0. build    cpack -G DEB of BUILD_DIR (configured and built first if needed) → dracut-iscsi-target_*.deb
 #  1. image    test-vms/debian-image.sh: Debian 12 from debootstrap, GPT, /boot + / by UUID, GRUB (BIOS),
 #              dracut (the package, Debian's defaults: generic, systemd, systemd-networkd), open-iscsi (cached)
 #  2. install  in a chroot of the image: `dpkg -i` the .deb (`apt-get -f install` if it needs more), then
@@ -32,9 +32,8 @@
 #              boots account for (calibrated by the local boot).
 #
 # Environment: VM_WORKDIR, VM_KEEP, VM_QEMU_TIMEOUT (lib.sh); E2E_BOOT_TIMEOUT (600 s per boot),
-# E2E_SKIP_BUILD=1 (use BUILD_DIR/*.deb as it is), DEBIAN_IMAGE_CACHE (debian-image.sh),
-# E2E_DRACUT_WORKAROUNDS=1 (work around two Debian 12 dracut/open-iscsi problems in the image's dracut
-# configuration, see step 2: the test then runs the rest of the chain).
+# E2E_SKIP_BUILD=1 (package BUILD_DIR as it is), E2E_CMAKE_ARGS (cmake arguments when BUILD_DIR is empty),
+# DEBIAN_IMAGE_CACHE (debian-image.sh).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 
@@ -162,22 +161,33 @@ in_chroot() { chroot "$mnt" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root
 
 # ── 0. the package ──────────────────────────────────────────────────────────────────────────────────────
 timer_start step0-build-deb
+# A configured build tree (CTest's) is packaged as it is; an empty BUILD_DIR is configured first.
 if [[ ${E2E_SKIP_BUILD:-0} != 1 ]]; then
-    { cmake -S "$REPO_DIR" -B "$BUILD_DIR" -DISCSI_TARGET_VM_TESTS=OFF &&
-        cmake --build "$BUILD_DIR" -j2 &&
-        (cd "$BUILD_DIR" && rm -f dracut-iscsi-target_*.deb && cpack -G DEB); } >"$RUN_DIR/build.log" 2>&1 ||
-        { tail -n 40 "$RUN_DIR/build.log"; die "building the .deb failed (log: $RUN_DIR/build.log)"; }
+    # shellcheck disable=SC2086 # E2E_CMAKE_ARGS is a list of words
+    { { [[ -e $BUILD_DIR/CMakeCache.txt ]] || cmake -S "$REPO_DIR" -B "$BUILD_DIR" -DISCSI_TARGET_VM_TESTS=OFF ${E2E_CMAKE_ARGS:-}; } &&
+        cmake --build "$BUILD_DIR" -j2 --target iscsi-target iscsi-target-boot; } >"$RUN_DIR/build.log" 2>&1 ||
+        { tail -n 40 "$RUN_DIR/build.log"; die "building failed (log: $RUN_DIR/build.log)"; }
 fi
-debs=("$BUILD_DIR"/dracut-iscsi-target_*.deb)
-[[ -e ${debs[0]} ]] || die "no $BUILD_DIR/dracut-iscsi-target_*.deb"
+(cd "$BUILD_DIR" && cpack -G DEB -B "$RUN_DIR/package") >>"$RUN_DIR/build.log" 2>&1 ||
+    { tail -n 40 "$RUN_DIR/build.log"; die "cpack -G DEB failed (log: $RUN_DIR/build.log)"; }
+debs=("$RUN_DIR"/package/dracut-iscsi-target_*.deb)
+[[ -e ${debs[0]} ]] || die "cpack made no $RUN_DIR/package/dracut-iscsi-target_*.deb"
 deb=${debs[-1]}
 timer_end step0-build-deb
 info "package $deb"
-check "the package ships iscsi-target-boot, the dracut module, the kernel hooks and the grub.d script" \
-    bash -c "dpkg-deb -c '$deb' | grep -q ' ./usr/sbin/iscsi-target-boot$' &&
-             dpkg-deb -c '$deb' | grep -q ' ./usr/lib/dracut/modules.d/95iscsi-target/module-setup.sh$' &&
-             dpkg-deb -c '$deb' | grep -q ' ./etc/kernel/postinst.d/iscsi-target$' &&
-             dpkg-deb -c '$deb' | grep -q ' ./etc/grub.d/42_iscsi-target$'"
+dpkg-deb -c "$deb" | awk '{ print $NF }' >"$RUN_DIR/deb-contents.txt"
+missing_files=""
+for f in ./usr/sbin/iscsi-target-boot ./usr/lib/dracut/modules.d/95iscsi-target/module-setup.sh \
+    ./usr/lib/dracut/dracut.conf.d/90-iscsi-target.conf ./usr/lib/kernel/install.d/95-iscsi-target.install \
+    ./etc/kernel/postinst.d/iscsi-target ./etc/kernel/postrm.d/iscsi-target ./etc/grub.d/42_iscsi-target \
+    ./etc/iscsi-target/iscsi-target.conf; do
+    grep -qx -- "$f" "$RUN_DIR/deb-contents.txt" || missing_files+=" $f"
+done
+check_eq "the package ships the tools, dracut module + drop-in, kernel hooks, grub.d script, settings file" "" "$missing_files"
+if ((!CHECK_OK)); then
+    grep '/etc/' "$RUN_DIR/deb-contents.txt" | sed 's/^/  in the package: /' | head -n 12
+    die "the package cannot work on Debian as built (files outside /usr/lib, /usr/sbin and /etc)"
+fi
 
 # ── 1. the Debian image ─────────────────────────────────────────────────────────────────────────────────
 timer_start step1-image
@@ -197,21 +207,9 @@ if ! in_chroot dpkg -i "$deb_in" >"$RUN_DIR/dpkg.log" 2>&1; then
     in_chroot apt-get -f install -y -q >>"$RUN_DIR/dpkg.log" 2>&1 || true
 fi
 check_eq "chroot: dpkg -i installed dracut-iscsi-target" "install ok installed" \
-    "$(in_chroot dpkg-query -W -f='${Status}' dracut-iscsi-target 2>&1)" || tail -n 20 "$RUN_DIR/dpkg.log"
+    "$(in_chroot dpkg-query -W -f='${Status}' dracut-iscsi-target 2>&1)"
+((CHECK_OK)) || tail -n 20 "$RUN_DIR/dpkg.log"
 rm -f "$mnt$deb_in"
-if [[ ${E2E_DRACUT_WORKAROUNDS:-0} == 1 ]]; then
-    # Workarounds, off by default (the default run tests the product as shipped):
-    # - Debian 12's dracut 059 picks systemd-networkd as the network handler (systemd-networkd is always
-    #   installed), and that module never calls the netroot handlers (dracut-ng#251, fixed by dracut-ng PR
-    #   #388 after 059): the iscsi module never logs in. network-legacy does.
-    # - Debian's iscsid.service has ExecStartPre=/lib/open-iscsi/startup-checks.sh, which dracut's iscsi
-    #   module does not install: iscsid fails to start in the initramfs, discovery fails.
-    info "WORKAROUND: /etc/dracut.conf.d/e2e-workarounds.conf: network-legacy + /lib/open-iscsi/startup-checks.sh"
-    cat >"$mnt/etc/dracut.conf.d/e2e-workarounds.conf" <<'EOF2'
-add_dracutmodules+=" network-legacy "
-install_optional_items+=" /lib/open-iscsi/startup-checks.sh "
-EOF2
-fi
 t=$EPOCHREALTIME
 in_chroot dracut --force --kver "$KVER" >"$RUN_DIR/dracut.log" 2>&1 || { tail -n 30 "$RUN_DIR/dracut.log"; fail "chroot: dracut --force --kver $KVER failed"; }
 LIB_TIMES+=("dracut-in-chroot $(since "$t")s")
@@ -474,11 +472,18 @@ if wait_login init-uefi "$t0" "$init_fail_re"; then
         # ── 5. a kernel (re)installed while running on the initiator keeps the machine's own settings ──
         timer_start step5-reinstall-on-initiator
         step5_ran=1
+        t=$EPOCHREALTIME
         guest -t 600 "/etc/kernel/postinst.d/iscsi-target $KVER /boot/vmlinuz-$KVER; echo rc=\$?" || true
         echo "$GUEST_OUT" | sed 's/^/  initiator hook: /'
+        LIB_TIMES+=("initiator-postinst-hook $(since "$t")s")
+        check_match "init-uefi: the postinst hook succeeds" "rc=0$" "$GUEST_OUT"
+        t=$EPOCHREALTIME
         guest -t 300 'update-grub >/dev/null 2>&1; echo rc=$?' || true
+        LIB_TIMES+=("initiator-update-grub $(since "$t")s")
         check_eq "init-uefi: update-grub succeeds" "rc=0" "$GUEST_OUT"
+        t=$EPOCHREALTIME
         guest -t 600 "kernel-install add $KVER /boot/vmlinuz-$KVER >/dev/null 2>&1; echo rc=\$?" || true
+        LIB_TIMES+=("initiator-kernel-install $(since "$t")s")
         check_eq "init-uefi: kernel-install add succeeds" "rc=0" "$GUEST_OUT"
         guest "cat /var/lib/dracut/iscsi-target/grub/$KVER.conf" || true
         printf '%s\n' "$GUEST_OUT" >"$RUN_DIR/record-initiator.conf"

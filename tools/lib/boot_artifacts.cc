@@ -13,6 +13,7 @@
 #include "boot_settings.h"
 #include "chap_secrets.h"
 #include "error.h"
+#include "machine_facts.h"
 
 namespace iscsi_target {
 namespace fs = std::filesystem;
@@ -100,6 +101,30 @@ fs::path mount_point_of(const fs::path& path) {
 }
 
 fs::path record_file(const BootPaths& paths, const std::string& kver) { return paths.state_dir / (kver + ".files"); }
+fs::path machine_facts_file(const BootPaths& paths) { return paths.state_dir / "machine-facts.json"; }
+
+std::string read_file_or_empty(const fs::path& file) {
+  std::ifstream in(file);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// kernel-install's 90-loaderentry copies /proc/cmdline into a new kernel's entry when there is no
+// /etc/kernel/cmdline: booted over iSCSI, that is the initiator's command line. Put the machine's back.
+std::optional<std::string> restore_kernel_entry_options(const fs::path& entry_file, BlsEntry entry, const std::string& machine_cmdline) {
+  const std::string leaked = initiator_only_options(entry.options());
+  if (leaked.empty() || !initiator_only_options(machine_cmdline).empty()) return std::nullopt;
+  std::vector<std::pair<std::string, std::string>> lines;
+  bool placed = false;
+  for (auto& line : entry.lines) {
+    if (line.first != "options") lines.push_back(std::move(line));
+    else if (!placed) lines.emplace_back("options", machine_cmdline), placed = true;
+  }
+  entry.lines = std::move(lines);
+  write_file(entry_file, entry.text(), 0644);
+  return "restored the machine's own options in " + entry_file.string() + " (it had the initiator's: " + leaked + ")";
+}
 
 std::string entry_title(const std::string& kver, const std::string& pretty_name) {
   return "iSCSI Target (" + kver + ") " + pretty_name;
@@ -121,6 +146,7 @@ AddResult add_boot_artifacts(const KernelInstallContext& ctx, const BootPaths& p
 
   // Where the kernel and its initramfs are, as the boot loader sees them and as files here.
   BlsEntry kernel_entry;
+  fs::path kernel_entry_file;
   std::vector<std::string> loader_initrds;
   std::string loader_linux;
   fs::path kernel_file;
@@ -129,6 +155,7 @@ AddResult add_boot_artifacts(const KernelInstallContext& ctx, const BootPaths& p
   if (bls) {
     auto entry_file = find_kernel_entry(boot_root / "loader/entries", token, ctx.kver);
     if (!entry_file) throw Error("no boot entry for " + ctx.kver + " in " + (boot_root / "loader/entries").string() + " (is 90-loaderentry.install enabled?)");
+    kernel_entry_file = *entry_file;
     kernel_entry = read_bls_entry(*entry_file);
     auto linux_paths = kernel_entry.paths("linux");
     if (linux_paths.empty()) throw Error(entry_file->string() + ": no linux line");
@@ -146,9 +173,17 @@ AddResult add_boot_artifacts(const KernelInstallContext& ctx, const BootPaths& p
     initrd_files.push_back(initrd);
   }
 
-  const SystemFacts facts = probe_system(paths.probe, bls ? std::optional(kernel_entry.options()) : std::nullopt, ctx.conf_root);
-  const BootSettings settings = derive_boot_settings(config, facts, chap_for(config, paths));
+  const SystemFacts probed = probe_system(paths.probe, bls ? std::optional(kernel_entry.options()) : std::nullopt, ctx.conf_root);
+  const FactsChoice machine = choose_machine_facts(probed, read_file_or_empty(paths.probe.proc / "cmdline"), machine_facts_file(paths),
+                                                   !config.devices.empty() && config.nic.has_value());
+  const BootSettings settings = derive_boot_settings(config, machine.facts, chap_for(config, paths));
   make_private_dir(paths.state_dir);
+  if (machine.save) write_file(machine_facts_file(paths), machine_facts_json(machine.facts), 0600);
+  if (machine.over_iscsi) {
+    result.messages.push_back(machine.note);
+    if (bls)
+      if (auto restored = restore_kernel_entry_options(kernel_entry_file, kernel_entry, machine.facts.cmdline)) result.messages.push_back(*restored);
+  }
   std::vector<fs::path> created;
 
   if (config.boot_entries) {

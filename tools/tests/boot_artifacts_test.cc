@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -167,4 +168,97 @@ TEST_CASE("bad settings throw one line and create nothing") {
   CHECK_FALSE(fs::exists(m.paths.state_dir));
   CHECK(m.isos.empty());
   CHECK(m.cpios.empty());
+}
+
+namespace {
+// The same OS, now booted over iSCSI on the other computer: its disk, NIC and /proc/cmdline are the initiator's.
+void become_initiator(Machine& m) {
+  const fs::path r = m.dir.path;
+  fs::remove_all(r / "sys/class/net/enp3s0");
+  fs::create_directories(r / "sys/class/net/eno1/device");
+  std::ofstream(r / "sys/class/net/eno1/type") << "1\n";
+  std::ofstream(r / "sys/class/net/eno1/address") << "a4:bb:6d:00:11:22\n";
+  std::ofstream(m.paths.probe.proc / "cmdline")
+      << "BOOT_IMAGE=/vmlinuz root=UUID=1111 ro console=ttyS0 ip=10.251.73.2:::255.255.255.252:::off rd.neednet=1 "
+         "netroot=iscsi:10.251.73.1::3260::iqn.2024-01.org.dracut-iscsi-target:0123456789ab.target "
+         "rd.iscsi.initiator=iqn.2024-01.org.dracut-iscsi-target:0123456789ab.initiator\n";
+}
+}  // namespace
+
+TEST_CASE("GRUB: add run again while booted over iSCSI elsewhere rebuilds the machine's own record and ISO") {
+  Machine m;
+  std::ofstream(m.paths.config) << "# defaults only: disk and NIC are derived, so they must come from the saved facts\n";
+  const fs::path r = m.dir.path;
+  fs::create_directories(r / "sys/devices/virtio/block/vda/vda3");
+  std::ofstream(r / "sys/devices/virtio/block/vda/vda3/partition") << "3\n";
+  fs::create_directories(r / "sys/dev/block");
+  fs::create_directories(r / "sys/class/block");
+  fs::create_directories(r / "dev/disk/by-id");
+  fs::create_directory_symlink(r / "sys/devices/virtio/block/vda/vda3", r / "sys/dev/block/254:3");
+  fs::create_symlink("../../vda", r / "dev/disk/by-id/virtio-itgt-disk0");
+  std::ofstream(m.paths.probe.proc / "self/mountinfo") << "21 1 254:3 / / rw - ext4 /dev/vda3 rw\n";
+  fs::create_directories(m.paths.grub_d);
+  fs::create_directories(m.paths.boot);
+  std::ofstream(m.paths.boot / "vmlinuz-6.1.0-56-amd64") << "k";
+  std::ofstream(m.paths.boot / "initrd.img-6.1.0-56-amd64") << "i";
+  std::ofstream(m.paths.probe.proc / "cmdline") << "BOOT_IMAGE=/boot/vmlinuz-6.1.0-56-amd64 root=UUID=1111 ro console=ttyS0\n";
+  auto ctx = m.ctx("6.1.0-56-amd64");
+  ctx.layout = "other";
+  auto first = add_boot_artifacts(ctx, m.paths, m.writers);
+  const std::string record = slurp(first.entry);
+  REQUIRE(m.isos.size() == 1);
+  const fs::path saved = m.paths.state_dir / "machine-facts.json";
+  REQUIRE(fs::exists(saved));
+  CHECK(mode_of(saved) == 0600);
+
+  become_initiator(m);
+  std::ofstream(m.paths.probe.proc / "self/mountinfo") << "21 1 8:3 / / rw - ext4 /dev/sda3 rw\n";  // the iSCSI disk
+  auto again = add_boot_artifacts(ctx, m.paths, m.writers);
+  CHECK(slurp(again.entry) == record);
+  REQUIRE(m.isos.size() == 2);
+  CHECK(m.isos[1] == m.isos[0]);
+  CHECK(record.find("ifname=iscsi0:52:54:00:aa:bb:cc") != std::string::npos);
+  CHECK(record.find("rd.iscsi_target.dev=/dev/disk/by-id/virtio-itgt-disk0") != std::string::npos);
+  CHECK(record.find("netroot") == std::string::npos);
+  CHECK(std::any_of(again.messages.begin(), again.messages.end(), [](const std::string& s) { return s.starts_with("booted over iSCSI"); }));
+}
+
+TEST_CASE("GRUB: booted over iSCSI with no saved facts and a default config creates nothing") {
+  Machine m;
+  std::ofstream(m.paths.config) << "# defaults only\n";
+  fs::create_directories(m.paths.grub_d);
+  fs::create_directories(m.paths.boot);
+  std::ofstream(m.paths.boot / "vmlinuz-6.1.0-56-amd64") << "k";
+  std::ofstream(m.paths.boot / "initrd.img-6.1.0-56-amd64") << "i";
+  become_initiator(m);
+  auto ctx = m.ctx("6.1.0-56-amd64");
+  ctx.layout = "other";
+  CHECK_THROWS_WITH(add_boot_artifacts(ctx, m.paths, m.writers), Catch::Contains("booted over iSCSI (ip=10.251.73.2"));
+  CHECK_FALSE(fs::exists(m.paths.state_dir));
+  CHECK(m.isos.empty());
+}
+
+TEST_CASE("BLS: a new kernel's entry that kernel-install filled from the initiator's /proc/cmdline gets the machine's options back") {
+  Machine m;
+  m.bls_kernel("6.1.0-56-amd64");
+  add_boot_artifacts(m.ctx("6.1.0-56-amd64"), m.paths, m.writers);
+  const std::string target_entry = slurp(m.paths.boot / "loader/entries/0123456789abcdef0123456789abcdef-6.1.0-56-amd64-iscsi-target.conf");
+
+  become_initiator(m);
+  m.bls_kernel("6.1.0-57-amd64");
+  const fs::path normal = m.paths.boot / "loader/entries/0123456789abcdef0123456789abcdef-6.1.0-57-amd64.conf";
+  std::string text = slurp(normal);
+  const std::string leaked = "options root=UUID=1111 ro console=ttyS0 ip=10.251.73.2:::255.255.255.252:::off rd.neednet=1 "
+                             "netroot=iscsi:10.251.73.1::3260::iqn.2024-01.org.dracut-iscsi-target:0123456789ab.target";
+  text.replace(text.find("options "), text.find('\n', text.find("options ")) - text.find("options "), leaked);
+  std::ofstream(normal) << text;
+  auto result = add_boot_artifacts(m.ctx("6.1.0-57-amd64"), m.paths, m.writers);
+  const BlsEntry restored = read_bls_entry(normal);
+  CHECK(restored.options() == "root=UUID=1111 ro quiet console=ttyS0");
+  CHECK(restored.get("linux") == m.loader_path("6.1.0-57-amd64", "linux"));
+  const BlsEntry ours = read_bls_entry(result.entry);
+  CHECK(ours.options() == read_bls_entry(m.paths.boot / "loader/entries/0123456789abcdef0123456789abcdef-6.1.0-56-amd64-iscsi-target.conf").options());
+  CHECK(ours.options().find("52:54:00:aa:bb:cc") != std::string::npos);
+  CHECK(std::any_of(result.messages.begin(), result.messages.end(), [](const std::string& s) { return s.starts_with("restored the machine's own options"); }));
+  CHECK_FALSE(target_entry.empty());
 }
