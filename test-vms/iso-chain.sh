@@ -175,19 +175,8 @@ timer_start target-boot-to-ready
 vm_start target "$linux_file" "$target_initrd" "$options" \
     --disk "$disk,serial=$DISK_SERIAL,cache=writeback" \
     --net "socket,listen=127.0.0.1:$port"
-target_fail_re='iscsi-target: (error|failed|FAIL)|Entering emergency mode|Kernel panic|dracut Warning: Could not boot'
-rc=0
-vm_wait_for "^(\[ *[0-9.]+\] )?(iscsi-target\[[0-9]+\]: )?iscsi-target: ready:|$target_fail_re" "$ready_timeout" || rc=$?
-if ((rc == 0)) && [[ $VM_MATCH =~ iscsi-target:\ ready: ]]; then
-    timer_end target-boot-to-ready
-    pass "target: ${VM_MATCH#*iscsi-target: }"
-else
-    case $rc in 1) why="no 'iscsi-target: ready:' within ${ready_timeout}s" ;; 2) why="target VM died" ;;
-    *) why="target reported: $VM_MATCH" ;; esac
-    fail "target: $why"
-    vm_dump_console 80
-    die "target never became ready"
-fi
+wait_target_ready "$ready_timeout"
+timer_end target-boot-to-ready
 target_log=$(vm_log)
 
 # ── initiator boots ───────────────────────────────────────────────────────────────────────────────────

@@ -510,3 +510,36 @@ vm_dump_console() {
     tail -n "$lines" "${VM_DIR[$n]}/console.log" | tr -d '\r' | sed -E 's/\x1b\[[0-9;?]*[a-zA-Z]//g'
     echo "---- end of console of VM $n ----"
 }
+
+# ── shared by the tests ─────────────────────────────────────────────────────────────────────────────────
+# Common start of the target tests: BUILD_DIR must hold tools/iscsi-target; sets BUILD, PROBE, BOOT_END_RE.
+target_test_setup() { # target_test_setup NAME BUILD_DIR
+    [[ -n ${2:-} ]] || { echo "usage: $0 BUILD_DIR" >&2; exit 2; }
+    BUILD=$(cd "$2" && pwd)
+    [[ -x $BUILD/tools/iscsi-target ]] || { echo "$0: $BUILD/tools/iscsi-target not built" >&2; exit 2; }
+    bash "$LIB_DIR/deps.sh"
+    lib_setup "$1"
+    # shellcheck disable=SC2034 # PROBE and BOOT_END_RE are for the sourcing test
+    PROBE="$LIB_DIR/iscsi_login_probe.py"
+    # The end of a target boot: our ready/error line, or dracut giving up (fail fast instead of waiting 300 s).
+    # shellcheck disable=SC2034
+    BOOT_END_RE='iscsi-target: (ready|error):|dracut: FATAL|Dropping to debug shell|Entering emergency mode'
+}
+
+# Waits for the current VM's "iscsi-target: ready:" line — printed by the tool itself, or with systemd through
+# journald as "[ 19.5] iscsi-target[316]: iscsi-target: ready: …". An error line, the timeout or the VM's
+# death: FAIL, the console's tail, and the test ends.
+wait_target_ready() { # wait_target_ready TIMEOUT
+    local fail_re='iscsi-target: (error|failed|FAIL)|Entering emergency mode|Kernel panic|dracut Warning: Could not boot'
+    local rc=0 why
+    vm_wait_for "^(\[ *[0-9.]+\] )?(iscsi-target\[[0-9]+\]: )?iscsi-target: ready:|$fail_re" "$1" || rc=$?
+    if ((rc == 0)) && [[ $VM_MATCH =~ iscsi-target:\ ready: ]]; then
+        pass "target: ${VM_MATCH#*iscsi-target: }"
+        return 0
+    fi
+    case $rc in 1) why="no 'iscsi-target: ready:' within ${1}s" ;; 2) why="target VM died" ;;
+    *) why="target reported: $VM_MATCH" ;; esac
+    fail "target: $why"
+    vm_dump_console 80
+    die "target never became ready"
+}

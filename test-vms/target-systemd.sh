@@ -16,15 +16,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=test-vms/lib.sh
 . "$HERE/lib.sh"
 
-[[ $# -ge 1 ]] || { echo "usage: $0 BUILD_DIR" >&2; exit 2; }
-BUILD=$(cd "$1" && pwd)
-[[ -x $BUILD/tools/iscsi-target ]] || { echo "$0: $BUILD/tools/iscsi-target not built" >&2; exit 2; }
-
-bash "$HERE/deps.sh"
-lib_setup target-systemd
-PROBE="$HERE/iscsi_login_probe.py"
-# The end of a target boot: our ready/error line, or dracut giving up (fail fast instead of waiting 300 s).
-BOOT_END_RE='iscsi-target: (ready|error):|dracut: FATAL|Dropping to debug shell|Entering emergency mode'
+target_test_setup target-systemd "${1:-}"
 
 TGT=iqn.2024-01.org.example.itgt:systemd
 TGT_OVERRIDDEN=iqn.2024-01.org.example.itgt:overridden
