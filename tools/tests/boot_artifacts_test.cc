@@ -75,6 +75,14 @@ struct Machine {
         << "options root=UUID=1111 ro quiet console=ttyS0\nlinux " << loader_path(kver, "linux") << "\ninitrd "
         << loader_path(kver, "initrd") << "\n";
   }
+  // A GRUB (non-BLS) system: /etc/grub.d, /boot/vmlinuz-KVER and initrd.img-KVER, this /proc/cmdline.
+  void grub_kernel(const std::string& kver, const std::string& proc_cmdline) {
+    fs::create_directories(paths.grub_d);
+    fs::create_directories(paths.boot);
+    std::ofstream(paths.boot / ("vmlinuz-" + kver)) << "k";
+    std::ofstream(paths.boot / ("initrd.img-" + kver)) << "i";
+    std::ofstream(paths.probe.proc / "cmdline") << proc_cmdline << "\n";
+  }
   std::string loader_path(const std::string& kver, const std::string& file) const {
     return (paths.boot / "0123456789abcdef0123456789abcdef" / kver / file).string();
   }
@@ -142,11 +150,7 @@ TEST_CASE("remove deletes exactly what add created") {
 
 TEST_CASE("GRUB without BLS: a record the grub.d script turns into a menu entry") {
   Machine m;
-  fs::create_directories(m.paths.grub_d);
-  fs::create_directories(m.paths.boot);
-  std::ofstream(m.paths.boot / "vmlinuz-6.1.0-56-amd64") << "k";
-  std::ofstream(m.paths.boot / "initrd.img-6.1.0-56-amd64") << "i";
-  std::ofstream(m.paths.probe.proc / "cmdline") << "BOOT_IMAGE=/boot/vmlinuz-6.1.0-56-amd64 root=UUID=1111 ro quiet\n";
+  m.grub_kernel("6.1.0-56-amd64", "BOOT_IMAGE=/boot/vmlinuz-6.1.0-56-amd64 root=UUID=1111 ro quiet");
   auto ctx = m.ctx("6.1.0-56-amd64");
   ctx.layout = "other";
   auto result = add_boot_artifacts(ctx, m.paths, m.writers);
@@ -197,11 +201,7 @@ TEST_CASE("GRUB: add run again while booted over iSCSI elsewhere rebuilds the ma
   fs::create_directory_symlink(r / "sys/devices/virtio/block/vda/vda3", r / "sys/dev/block/254:3");
   fs::create_symlink("../../vda", r / "dev/disk/by-id/virtio-itgt-disk0");
   std::ofstream(m.paths.probe.proc / "self/mountinfo") << "21 1 254:3 / / rw - ext4 /dev/vda3 rw\n";
-  fs::create_directories(m.paths.grub_d);
-  fs::create_directories(m.paths.boot);
-  std::ofstream(m.paths.boot / "vmlinuz-6.1.0-56-amd64") << "k";
-  std::ofstream(m.paths.boot / "initrd.img-6.1.0-56-amd64") << "i";
-  std::ofstream(m.paths.probe.proc / "cmdline") << "BOOT_IMAGE=/boot/vmlinuz-6.1.0-56-amd64 root=UUID=1111 ro console=ttyS0\n";
+  m.grub_kernel("6.1.0-56-amd64", "BOOT_IMAGE=/boot/vmlinuz-6.1.0-56-amd64 root=UUID=1111 ro console=ttyS0");
   auto ctx = m.ctx("6.1.0-56-amd64");
   ctx.layout = "other";
   auto first = add_boot_artifacts(ctx, m.paths, m.writers);
@@ -226,10 +226,7 @@ TEST_CASE("GRUB: add run again while booted over iSCSI elsewhere rebuilds the ma
 TEST_CASE("GRUB: booted over iSCSI with no saved facts and a default config creates nothing") {
   Machine m;
   std::ofstream(m.paths.config) << "# defaults only\n";
-  fs::create_directories(m.paths.grub_d);
-  fs::create_directories(m.paths.boot);
-  std::ofstream(m.paths.boot / "vmlinuz-6.1.0-56-amd64") << "k";
-  std::ofstream(m.paths.boot / "initrd.img-6.1.0-56-amd64") << "i";
+  m.grub_kernel("6.1.0-56-amd64", "");
   become_initiator(m);
   auto ctx = m.ctx("6.1.0-56-amd64");
   ctx.layout = "other";
