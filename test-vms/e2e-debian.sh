@@ -23,7 +23,8 @@
 #              (127.0.0.1 only). Debian must reach multi-user.target and the ttyS0 login; the test writes a
 #              token file, checks /proc/cmdline (and the kernel log) for the CHAP password, powers off.
 #  5. on the UEFI initiator: the postinst hook (iscsi-target-boot add) + update-grub + kernel-install add
-#     (Debian 12's plugins: depmod, initrd, loaderentry, ours; time per plugin reported) again: the iSCSI Target
+#     (Debian 12's plugins but depmod, which needs 6 min over the emulated link; time per plugin reported)
+#     again: the iSCSI Target
 #     record, the grub.cfg kernel lines and the ISO's command lines must be the ones the machine itself made
 #     (no netroot=/ip=/rd.iscsi.* leaking from the initiator's own command line, no initiator NIC or disk).
 #  6. host     after `systemctl poweroff` of the target (its console): the tokens are on the disk (debugfs),
@@ -486,11 +487,14 @@ if wait_login init-uefi "$t0" "$init_fail_re"; then
         LIB_TIMES+=("initiator-update-grub $(since "$t")s")
         check_eq "init-uefi: update-grub succeeds" "rc=0" "$GUEST_OUT"
         t=$EPOCHREALTIME
-        # Verbose, each line stamped, to see which plugin takes the time (depmod reads every module).
-        guest -t 900 "kernel-install -v add $KVER /boot/vmlinuz-$KVER 2>&1 | while IFS= read -r l; do echo \"\$(date +%s) \$l\"; done >/root/ki.log; echo rc=\${PIPESTATUS[0]}; echo \"\$(date +%s) END\" >>/root/ki.log" || true
+        # Every plugin but 50-depmod: depmod reads all of /lib/modules/KVER, which over the TCG-emulated iSCSI
+        # link took 373 s (a few seconds on the local disk); ours took 4 s. Verbose, each line stamped, so the
+        # time per plugin is reported.
+        guest -t 900 "KERNEL_INSTALL_PLUGINS=\"\$(ls /etc/kernel/install.d/*.install /usr/lib/kernel/install.d/*.install 2>/dev/null | grep -v -- -depmod)\" kernel-install -v add $KVER /boot/vmlinuz-$KVER 2>&1 | while IFS= read -r l; do echo \"\$(date +%s) \$l\"; done >/root/ki.log; echo rc=\${PIPESTATUS[0]}; echo \"\$(date +%s) END\" >>/root/ki.log" || true
         ki_rc=$GUEST_OUT
         guest 'grep -E "^[0-9]+ (\+/[^ ]+\.install add|END)" /root/ki.log; rm -f /root/ki.log' || true
         awk '{ if (prev) printf "INFO: initiator kernel-install: %s %ds\n", name, $1 - prev; prev = $1; n = split($2, p, "/"); name = p[n] }' <<<"$GUEST_OUT"
+        check_match "init-uefi: kernel-install ran our plugin" '95-iscsi-target\.install add' "$GUEST_OUT"
         GUEST_OUT=$ki_rc
         LIB_TIMES+=("initiator-kernel-install $(since "$t")s")
         check_eq "init-uefi: kernel-install add succeeds" "rc=0" "$GUEST_OUT"
