@@ -3,26 +3,17 @@
 #include "boot_settings.h"
 #include "cmdline.h"
 #include "error.h"
+#include "sample_system.h"
 
 using namespace iscsi_target;
 
 namespace {
-SystemFacts laptop() {
-  SystemFacts f;
-  f.machine_id = "0123456789abcdef0123456789abcdef";
-  f.pretty_name = "Debian GNU/Linux 12 (bookworm)";
-  f.root_disks = {"/dev/disk/by-id/nvme-Samsung_SSD_980_S1"};
-  f.wired_nics = {{"enp3s0", "aa:bb:cc:dd:ee:ff"}, {"enp4s0", "11:22:33:44:55:66"}};
-  f.cmdline = "root=UUID=1111-2222 ro quiet console=ttyS0,115200 resume=UUID=3333 rd.luks.uuid=4444";
-  f.cmdline_source = "/proc/cmdline";
-  return f;
-}
 const ChapCredentials chap{"iscsi-initiator", "AAAAAAAAAAAAAAAAAAAAAAAA", "iscsi-target", "BBBBBBBBBBBBBBBBBBBBBBBB"};
 }  // namespace
 
 TEST_CASE("zero config: defaults derived from the system") {
-  auto s = derive_boot_settings(BootConfig{}, laptop(), chap);
-  CHECK(s.devices == laptop().root_disks);
+  auto s = derive_boot_settings(BootConfig{}, sample_laptop(), chap);
+  CHECK(s.devices == sample_laptop().root_disks);
   CHECK(s.nic.mac == "aa:bb:cc:dd:ee:ff");
   CHECK(s.target_iqn == "iqn.2024-01.org.dracut-iscsi-target:0123456789ab.target");
   CHECK(s.initiator_iqn == "iqn.2024-01.org.dracut-iscsi-target:0123456789ab.initiator");
@@ -31,7 +22,7 @@ TEST_CASE("zero config: defaults derived from the system") {
 }
 
 TEST_CASE("target options: no root, no secrets, the target keys; parsable by the target tool") {
-  auto s = derive_boot_settings(BootConfig{}, laptop(), chap);
+  auto s = derive_boot_settings(BootConfig{}, sample_laptop(), chap);
   const std::string options = target_options(s);
   Cmdline c(parse_cmdline(options));
   CHECK_FALSE(c.get("root"));
@@ -43,7 +34,7 @@ TEST_CASE("target options: no root, no secrets, the target keys; parsable by the
   CHECK(c.get("rd.luks") == "0");
   CHECK(c.get("ifname") == "iscsi0:aa:bb:cc:dd:ee:ff");
   CHECK(c.get("ip") == "10.251.73.1:::255.255.255.252::iscsi0:off");
-  CHECK(c.get_all("rd.iscsi_target.dev") == laptop().root_disks);
+  CHECK(c.get_all("rd.iscsi_target.dev") == sample_laptop().root_disks);
   CHECK(options.find(chap.password) == std::string::npos);
   CHECK(options.find("rd.iscsi.password") == std::string::npos);
   auto target = settings_from_cmdline(Cmdline(parse_cmdline(options + " " + target_secrets_file(s))), "unused");
@@ -53,7 +44,7 @@ TEST_CASE("target options: no root, no secrets, the target keys; parsable by the
 }
 
 TEST_CASE("initiator options: the system's root options, dracut's iSCSI root, no resume, no secrets") {
-  auto s = derive_boot_settings(BootConfig{}, laptop(), chap);
+  auto s = derive_boot_settings(BootConfig{}, sample_laptop(), chap);
   const std::string options = initiator_options(s);
   Cmdline c(parse_cmdline(options));
   CHECK(c.get("root") == "UUID=1111-2222");
@@ -70,18 +61,18 @@ TEST_CASE("initiator options: the system's root options, dracut's iSCSI root, no
 }
 
 TEST_CASE("settings errors name the setting") {
-  auto facts = laptop();
+  auto facts = sample_laptop();
   facts.wired_nics.clear();
   CHECK_THROWS_WITH(derive_boot_settings(BootConfig{}, facts, chap), Catch::StartsWith("nic=: no wired network interface found"));
   BootConfig c;
   c.nic = "wlan0";
-  CHECK_THROWS_WITH(derive_boot_settings(c, laptop(), chap), "nic=wlan0: no such wired network interface");
+  CHECK_THROWS_WITH(derive_boot_settings(c, sample_laptop(), chap), "nic=wlan0: no such wired network interface");
   c.nic = "enp4s0";
-  CHECK(derive_boot_settings(c, laptop(), chap).nic.mac == "11:22:33:44:55:66");
-  facts = laptop();
+  CHECK(derive_boot_settings(c, sample_laptop(), chap).nic.mac == "11:22:33:44:55:66");
+  facts = sample_laptop();
   facts.root_disks.clear();
   CHECK_THROWS_WITH(derive_boot_settings(BootConfig{}, facts, chap), Catch::StartsWith("devices=: none set"));
-  facts = laptop();
+  facts = sample_laptop();
   facts.cmdline = "quiet";
   CHECK_THROWS_WITH(derive_boot_settings(BootConfig{}, facts, chap), Catch::StartsWith("initiator_root=: the system command line (/proc/cmdline) has no root="));
 }

@@ -5,26 +5,17 @@
 #include "error.h"
 #include "fake_tree.h"
 #include "machine_facts.h"
+#include "sample_system.h"
 
 using namespace iscsi_target;
 namespace fs = std::filesystem;
 
 namespace {
-SystemFacts laptop() {
-  SystemFacts f;
-  f.machine_id = "0123456789abcdef0123456789abcdef";
-  f.pretty_name = "Debian GNU/Linux 12 (bookworm)";
-  f.root_disks = {"/dev/disk/by-id/nvme-Samsung_SSD_980_S1"};
-  f.wired_nics = {{"enp3s0", "52:54:00:aa:bb:cc"}};
-  f.cmdline = "root=UUID=1111 ro console=ttyS0,115200";
-  f.cmdline_source = "/proc/cmdline";
-  return f;
-}
 SystemFacts desktop_running_the_laptop_os() {
-  SystemFacts f = laptop();
+  SystemFacts f = sample_laptop();
   f.root_disks = {"/dev/disk/by-id/scsi-36001405a1b2c3d4e5f60718293a4b5c6"};
   f.wired_nics = {{"eno1", "a4:bb:6d:00:11:22"}, {"eno2", "a4:bb:6d:00:11:23"}};
-  f.cmdline = "root=UUID=1111 ro console=ttyS0,115200 ip=10.251.73.2:::255.255.255.252:::off rd.neednet=1 "
+  f.cmdline = "root=UUID=1111-2222 ro quiet console=ttyS0,115200 ip=10.251.73.2:::255.255.255.252:::off rd.neednet=1 "
               "netroot=iscsi:10.251.73.1::3260::iqn.2024-01.org.dracut-iscsi-target:0123456789ab.target";
   return f;
 }
@@ -44,16 +35,16 @@ TEST_CASE("initiator-only options are found in order; a machine's own command li
   CHECK(initiator_only_options(desktop_running_the_laptop_os().cmdline) ==
         "ip=10.251.73.2:::255.255.255.252:::off rd.neednet=1 netroot=iscsi:10.251.73.1::3260::iqn.2024-01.org.dracut-iscsi-target:0123456789ab.target");
   CHECK(initiator_only_options("root=UUID=1 ro rd.iscsi.initiator=iqn.x bootdev=eth0") == "rd.iscsi.initiator=iqn.x bootdev=eth0");
-  CHECK(initiator_only_options(laptop().cmdline).empty());
+  CHECK(initiator_only_options(sample_laptop().cmdline).empty());
 }
 
 TEST_CASE("saved machine facts round-trip; a damaged file is an error naming it") {
-  const SystemFacts back = parse_machine_facts(machine_facts_json(laptop()), "/var/lib/dracut/iscsi-target/machine-facts.json");
-  CHECK(back.root_disks == laptop().root_disks);
-  REQUIRE(back.wired_nics.size() == 1);
-  CHECK(back.wired_nics[0].name == "enp3s0");
-  CHECK(back.wired_nics[0].mac == "52:54:00:aa:bb:cc");
-  CHECK(back.cmdline == laptop().cmdline);
+  const SystemFacts back = parse_machine_facts(machine_facts_json(sample_laptop()), "/var/lib/dracut/iscsi-target/machine-facts.json");
+  CHECK(back.root_disks == sample_laptop().root_disks);
+  REQUIRE(back.wired_nics.size() == 2);
+  CHECK(back.wired_nics[1].name == "enp4s0");
+  CHECK(back.wired_nics[1].mac == "11:22:33:44:55:66");
+  CHECK(back.cmdline == sample_laptop().cmdline);
   CHECK(back.cmdline_source == "the machine's own /proc/cmdline (saved in /var/lib/dracut/iscsi-target/machine-facts.json)");
   CHECK_THROWS_WITH(parse_machine_facts("{\"root_disks\": []}", "/x/machine-facts.json"),
                     Catch::StartsWith("/x/machine-facts.json: not a saved machine facts file:"));
@@ -62,25 +53,25 @@ TEST_CASE("saved machine facts round-trip; a damaged file is an error naming it"
 
 TEST_CASE("on the machine itself the probed facts are used and saved") {
   ScratchDir dir("facts-local");
-  const FactsChoice c = choose_machine_facts(laptop(), "BOOT_IMAGE=/vmlinuz root=UUID=1111 ro", dir.path / "machine-facts.json", false);
+  const FactsChoice c = choose_machine_facts(sample_laptop(), "BOOT_IMAGE=/vmlinuz root=UUID=1111 ro", dir.path / "machine-facts.json", false);
   CHECK(c.save);
   CHECK_FALSE(c.over_iscsi);
-  CHECK(c.facts.wired_nics.at(0).mac == "52:54:00:aa:bb:cc");
-  CHECK(c.facts.cmdline == laptop().cmdline);
+  CHECK(c.facts.wired_nics.at(0).mac == "aa:bb:cc:dd:ee:ff");
+  CHECK(c.facts.cmdline == sample_laptop().cmdline);
 }
 
 TEST_CASE("booted over iSCSI on another computer: the saved disks, NIC and command line replace what is seen there") {
   ScratchDir dir("facts-initiator");
   const fs::path saved = dir.path / "machine-facts.json";
-  std::ofstream(saved) << machine_facts_json(laptop());
+  std::ofstream(saved) << machine_facts_json(sample_laptop());
   const SystemFacts seen = desktop_running_the_laptop_os();
   const FactsChoice c = choose_machine_facts(seen, seen.cmdline, saved, false);
   CHECK(c.over_iscsi);
   CHECK_FALSE(c.save);
-  CHECK(c.facts.root_disks == laptop().root_disks);
-  REQUIRE(c.facts.wired_nics.size() == 1);
-  CHECK(c.facts.wired_nics[0].mac == "52:54:00:aa:bb:cc");
-  CHECK(c.facts.cmdline == "root=UUID=1111 ro console=ttyS0,115200");
+  CHECK(c.facts.root_disks == sample_laptop().root_disks);
+  REQUIRE(c.facts.wired_nics.size() == 2);
+  CHECK(c.facts.wired_nics[0].mac == "aa:bb:cc:dd:ee:ff");
+  CHECK(c.facts.cmdline == "root=UUID=1111-2222 ro quiet console=ttyS0,115200 resume=UUID=3333 rd.luks.uuid=4444");
   CHECK(c.facts.machine_id == seen.machine_id);
   CHECK(c.note.find(saved.string()) != std::string::npos);
 }
