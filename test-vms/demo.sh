@@ -38,6 +38,7 @@ cat <<SUMMARY
         devices: $(tr ' ' '\n' <<<"$options" | grep '^rd.iscsi_target.dev=' | cut -d= -f2- | tr '\n' ' ')
         target:  $(word rd.iscsi_target.iqn)  portal $(word rd.iscsi_target.portal)  (mutual CHAP, secrets in a 0600 initrd)
     initiator booted from: $(grep -m1 -oE '/[^ ]*/iscsi-boot-[^ ]+\.iso' "$log" || echo "the generated ISO")
+$(grep -m1 -E '^INFO: boot-to-login: ' "$log" | sed 's/^INFO: /    /' || true)
     time per step:
 $(grep -E '^TIME: ' "$log" | awk '!seen[$2]++' | sed 's/^TIME: /        /')
     checks: $(grep -m1 -E '^RESULT:' "$log" | sed 's/^RESULT: //')
