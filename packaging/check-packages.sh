@@ -36,12 +36,15 @@ for kind in deb rpm; do
     stray=$(grep -E '^/usr/local|^/opt' "$out/$kind.files" | tr '\n' ' ' || true)
     if [[ -z $stray ]]; then pass "$kind: nothing under /usr/local or /opt"; else fail "$kind: stray files $stray"; fi
 done
-if dpkg-deb -I "${debs[0]}" conffiles 2>/dev/null | grep -qx /etc/iscsi-target/iscsi-target.conf; then
+# Listed into variables first: `grep -q` quitting early would SIGPIPE the lister and, with pipefail, fail.
+deb_conffiles=$(dpkg-deb -I "${debs[0]}" conffiles 2>/dev/null || true)
+rpm_configs=$(rpm -qcp "${rpms[0]}" 2>/dev/null || true)
+if grep -qx /etc/iscsi-target/iscsi-target.conf <<<"$deb_conffiles"; then
     pass "deb: /etc/iscsi-target/iscsi-target.conf is a conffile"
 else
     fail "deb: /etc/iscsi-target/iscsi-target.conf is not a conffile"
 fi
-if rpm -qcp "${rpms[0]}" 2>/dev/null | grep -qx /etc/iscsi-target/iscsi-target.conf; then
+if grep -qx /etc/iscsi-target/iscsi-target.conf <<<"$rpm_configs"; then
     pass "rpm: /etc/iscsi-target/iscsi-target.conf is %config"
 else
     fail "rpm: /etc/iscsi-target/iscsi-target.conf is not %config"

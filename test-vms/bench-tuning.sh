@@ -139,7 +139,9 @@ vm_wait_shell 60 || die "no console shell"
 
 restart_target() {
     vm_run "iscsi-target stop" >/dev/null
-    vm_run "iscsi-target start --cmdline '$keys rd.iscsi_target.tuning=$1'" | grep -q 'ready:' || die "restart with $1 failed"
+    local started
+    started=$(vm_run "iscsi-target start --cmdline '$keys rd.iscsi_target.tuning=$1'" || true)
+    [[ $started == *ready:* ]] || die "restart with $1 failed: $started"
 }
 wl_name() { echo "$1-$2k"; }
 declare -A samples st v  # samples[setting-workload]: MB/s; st[setting,workload,key]: counts; v: formatted
