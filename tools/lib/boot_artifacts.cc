@@ -14,6 +14,7 @@
 #include "chap_secrets.h"
 #include "error.h"
 #include "machine_facts.h"
+#include "text.h"
 
 namespace iscsi_target {
 namespace fs = std::filesystem;
@@ -103,13 +104,6 @@ fs::path mount_point_of(const fs::path& path) {
 fs::path record_file(const BootPaths& paths, const std::string& kver) { return paths.state_dir / (kver + ".files"); }
 fs::path machine_facts_file(const BootPaths& paths) { return paths.state_dir / "machine-facts.json"; }
 
-std::string read_file_or_empty(const fs::path& file) {
-  std::ifstream in(file);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 // kernel-install's 90-loaderentry copies /proc/cmdline into a new kernel's entry when there is no
 // /etc/kernel/cmdline: booted over iSCSI, that is the initiator's command line. Put the machine's back.
 std::optional<std::string> restore_kernel_entry_options(const fs::path& entry_file, BlsEntry entry, const std::string& machine_cmdline) {
@@ -174,7 +168,7 @@ AddResult add_boot_artifacts(const KernelInstallContext& ctx, const BootPaths& p
   }
 
   const SystemFacts probed = probe_system(paths.probe, bls ? std::optional(kernel_entry.options()) : std::nullopt, ctx.conf_root);
-  const FactsChoice machine = choose_machine_facts(probed, read_file_or_empty(paths.probe.proc / "cmdline"), machine_facts_file(paths),
+  const FactsChoice machine = choose_machine_facts(probed, read_text_or_empty(paths.probe.proc / "cmdline"), machine_facts_file(paths),
                                                    !config.devices.empty() && config.nic.has_value());
   const BootSettings settings = derive_boot_settings(config, machine.facts, chap_for(config, paths));
   make_private_dir(paths.state_dir);

@@ -1,11 +1,10 @@
 #include "machine_facts.h"
 
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "cmdline.h"
 #include "error.h"
+#include "text.h"
 
 namespace iscsi_target {
 namespace fs = std::filesystem;
@@ -68,8 +67,7 @@ FactsChoice choose_machine_facts(const SystemFacts& probed, const std::string& p
     return choice;
   }
   choice.over_iscsi = true;
-  std::ifstream in(saved_file);
-  if (!in) {
+  if (!fs::exists(saved_file)) {
     if (config_names_hardware) {
       // The config names disk and NIC; only a probed command line that is the initiator's own must not leak.
       choice.facts.root_disks.clear();
@@ -81,9 +79,7 @@ FactsChoice choose_machine_facts(const SystemFacts& probed, const std::string& p
                 " is missing: the disks and NIC here are another computer's; run `iscsi-target-boot add` once on the machine "
                 "itself, or set devices = and nic = in iscsi-target.conf");
   }
-  std::stringstream text;
-  text << in.rdbuf();
-  const SystemFacts saved = parse_machine_facts(text.str(), saved_file.string());
+  const SystemFacts saved = parse_machine_facts(read_text_or_empty(saved_file), saved_file.string());
   choice.facts.root_disks = saved.root_disks;
   choice.facts.wired_nics = saved.wired_nics;
   choice.facts.cmdline = saved.cmdline;

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "cmdline.h"
+#include "text.h"
 
 namespace iscsi_target {
 namespace fs = std::filesystem;
@@ -21,13 +22,6 @@ std::string read_line(const fs::path& file) {
   if (in) std::getline(in, line);
   while (!line.empty() && isspace(static_cast<unsigned char>(line.back()))) line.pop_back();
   return line;
-}
-
-std::string read_all(const fs::path& file) {
-  std::ifstream in(file);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
 }
 
 // The kernel names of the whole disks beneath a block device (itself, its parent, or dm/md slaves).
@@ -69,7 +63,7 @@ std::string read_machine_id(const ProbeRoots& roots) { return read_line(roots.et
 
 std::string read_pretty_name(const ProbeRoots& roots) {
   for (const auto& file : {roots.etc / "os-release", roots.usr_lib / "os-release"}) {
-    std::istringstream in(read_all(file));
+    std::istringstream in(read_text_or_empty(file));
     for (std::string line; std::getline(in, line);)
       if (line.starts_with("PRETTY_NAME=")) {
         std::string value = line.substr(12);
@@ -82,7 +76,7 @@ std::string read_pretty_name(const ProbeRoots& roots) {
 
 std::vector<std::string> disks_holding(const ProbeRoots& roots, const std::vector<std::string>& mount_points) {
   std::vector<std::string> kernel_names;
-  std::istringstream mountinfo(read_all(roots.proc / "self/mountinfo"));
+  std::istringstream mountinfo(read_text_or_empty(roots.proc / "self/mountinfo"));
   std::vector<std::pair<std::string, std::string>> mounts;  // mount point -> "M:m" or source path
   for (std::string line; std::getline(mountinfo, line);) {
     std::istringstream f(line);
@@ -143,13 +137,13 @@ std::pair<std::string, std::string> system_cmdline(const ProbeRoots& roots, cons
                                                    const fs::path& conf_root) {
   for (const auto& file : {conf_root.empty() ? fs::path() : conf_root / "cmdline", roots.etc / "kernel/cmdline", roots.usr_lib / "kernel/cmdline"}) {
     if (!file.empty() && fs::exists(file)) {
-      std::string text = read_all(file);
+      std::string text = read_text_or_empty(file);
       std::replace(text.begin(), text.end(), '\n', ' ');
       return {without_loader_args(text), file.string()};
     }
   }
   if (entry_options && !entry_options->empty()) return {without_loader_args(*entry_options), "the kernel's boot entry"};
-  return {without_loader_args(read_all(roots.proc / "cmdline")), (roots.proc / "cmdline").string()};
+  return {without_loader_args(read_text_or_empty(roots.proc / "cmdline")), (roots.proc / "cmdline").string()};
 }
 
 SystemFacts probe_system(const ProbeRoots& roots, const std::optional<std::string>& entry_options, const fs::path& conf_root) {
