@@ -3,7 +3,7 @@
 #include <fstream>
 
 #include "error.h"
-#include "fake_tree.h"
+#include "scratch_dir.h"
 #include "machine_facts.h"
 #include "sample_system.h"
 

@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include "error.h"
-#include "fake_tree.h"
+#include "scratch_dir.h"
 #include "process.h"
 
 using namespace iscsi_target;

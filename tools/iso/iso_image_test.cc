@@ -6,7 +6,7 @@
 #include <sstream>
 
 #include "error.h"
-#include "fake_tree.h"
+#include "scratch_dir.h"
 #include "iso_image.h"
 #include "iso_menu.h"
 #include "process.h"

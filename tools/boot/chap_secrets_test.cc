@@ -7,7 +7,7 @@
 
 #include "chap_secrets.h"
 #include "error.h"
-#include "fake_tree.h"
+#include "scratch_dir.h"
 
 using namespace iscsi_target;
 

@@ -6,7 +6,7 @@
 #include <sstream>
 
 #include "error.h"
-#include "fake_tree.h"
+#include "scratch_dir.h"
 #include "usb_write.h"
 
 using namespace iscsi_target;

@@ -3,7 +3,7 @@
 #include <filesystem>
 
 #include "error.h"
-#include "fake_tree.h"
+#include "scratch_dir.h"
 #include "lio.h"
 #include "settings.h"
 #include "target_plan.h"

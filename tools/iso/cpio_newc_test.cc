@@ -8,7 +8,7 @@
 
 #include "cpio_newc.h"
 #include "error.h"
-#include "fake_tree.h"
+#include "scratch_dir.h"
 #include "process.h"
 
 using namespace iscsi_target;

@@ -2,7 +2,7 @@
 
 #include <fstream>
 
-#include "fake_tree.h"
+#include "scratch_dir.h"
 #include "system_probe.h"
 
 using namespace iscsi_target;

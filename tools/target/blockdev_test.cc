@@ -7,7 +7,7 @@
 
 #include "blockdev.h"
 #include "error.h"
-#include "fake_tree.h"
+#include "scratch_dir.h"
 
 using namespace iscsi_target;
 namespace fs = std::filesystem;

@@ -9,7 +9,7 @@
 #include "boot_artifacts.h"
 #include "cmdline.h"
 #include "error.h"
-#include "fake_tree.h"
+#include "scratch_dir.h"
 
 using namespace iscsi_target;
 namespace fs = std::filesystem;
