@@ -33,7 +33,7 @@
 # writes OUT.env, shell assignments the tests source: KVER ROOT_UUID BOOT_UUID ROOT_OFFSET ROOT_SIZE
 # BOOT_OFFSET BOOT_SIZE (bytes), IMAGE_HOSTNAME, ROOT_PASSWORD.
 #
-# Environment: DEBIAN_MIRROR (default: the deb.debian.org-style URI in this machine's apt sources),
+# Environment: DEBIAN_MIRROR (default: the Debian URI in this machine's own apt sources),
 # DEBIAN_IMAGE_SIZE (default 4G), DEBIAN_IMAGE_CACHE (1), DEBIAN_IMAGE_KEEP_WORK=1 (keep the build directory on
 # failure), DEBIAN_IMAGE_BOOT_TIMEOUT (900 s for the first boot).
 set -euo pipefail

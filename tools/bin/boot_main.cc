@@ -8,6 +8,8 @@
 #include "boot_artifacts.h"
 #include "boot_writers.h"
 #include "error.h"
+#include "file_io.h"
+#include "text.h"
 #include "iso_command.h"
 
 namespace {
@@ -48,15 +50,11 @@ BootPaths boot_paths() {
   return paths;
 }
 
-std::string read_machine_id_or_empty() {
-  std::ifstream in("/etc/machine-id");
-  std::string id;
-  in >> id;
-  return id;
-}
+std::string read_machine_id_or_empty() { return trim(read_text_or_empty("/etc/machine-id")); }
 
 // Our failures must never fail the kernel installation: the normal entry is what boots the machine.
 int add(const KernelInstallContext& ctx) {
+  const std::string unaffected = " (no iSCSI Target entry for " + ctx.kver + "; the normal boot entry is unaffected)";
   try {
     const AddResult result = add_boot_artifacts(ctx, boot_paths(), real_artifact_writers());
     for (const auto& m : result.messages) say(m);
@@ -64,14 +62,21 @@ int add(const KernelInstallContext& ctx) {
     if (result.kind == EntryKind::grub) say("GRUB menu entry data " + result.entry.string() + " (shown after update-grub)");
     if (!result.iso.empty()) say("initiator ISO " + result.iso.string());
   } catch (const Error& e) {
-    std::cerr << "iscsi-target-boot: error: " << e.what() << " (no iSCSI Target entry for " << ctx.kver
-              << "; the normal boot entry is unaffected)" << std::endl;
+    std::cerr << "iscsi-target-boot: error: " << e.what() << unaffected << std::endl;
+  } catch (const std::exception& e) {  // e.g. a full /var (filesystem_error), bad_alloc
+    std::cerr << "iscsi-target-boot: error: " << e.what() << unaffected << std::endl;
+  } catch (...) {
+    std::cerr << "iscsi-target-boot: error: unexpected failure" << unaffected << std::endl;
   }
   return 0;
 }
 
 int remove(const std::string& kver) {
-  for (const auto& f : remove_boot_artifacts(kver, boot_paths())) say("removed " + f.string());
+  try {
+    for (const auto& f : remove_boot_artifacts(kver, boot_paths())) say("removed " + f.string());
+  } catch (const std::exception& e) {
+    std::cerr << "iscsi-target-boot: error: removing what add made for " << kver << ": " << e.what() << std::endl;
+  }
   return 0;
 }
 
@@ -86,10 +91,10 @@ int main(int argc, char** argv) {
   try {
     const std::string command = args[0];
     if (command == "kernel-install" && args.size() >= 3) {
+      // kernel-install VERB KVER ENTRY_DIR IMAGE INITRD…: ENTRY_DIR is 90-loaderentry's business, not ours.
+      const std::string& verb = args[1];
       KernelInstallContext ctx;
-      ctx.command = args[1];
       ctx.kver = args[2];
-      if (args.size() > 3) ctx.entry_dir = args[3];
       if (args.size() > 4) ctx.image = args[4];
       for (size_t i = 5; i < args.size(); ++i) ctx.initrds.emplace_back(args[i]);
       ctx.machine_id = env("KERNEL_INSTALL_MACHINE_ID");
@@ -98,14 +103,12 @@ int main(int argc, char** argv) {
       ctx.boot_root = env("KERNEL_INSTALL_BOOT_ROOT");
       ctx.staging_area = env("KERNEL_INSTALL_STAGING_AREA");
       ctx.conf_root = env("KERNEL_INSTALL_CONF_ROOT");
-      ctx.verbose = env("KERNEL_INSTALL_VERBOSE") == "1";
-      if (ctx.command == "add") return add(ctx);
-      if (ctx.command == "remove") return remove(ctx.kver);
+      if (verb == "add") return add(ctx);
+      if (verb == "remove") return remove(ctx.kver);
       return 0;  // other verbs are not ours
     }
     if (command == "add" && args.size() >= 2) {
       KernelInstallContext ctx;
-      ctx.command = "add";
       ctx.kver = args[1];
       if (args.size() > 2) ctx.image = args[2];
       ctx.machine_id = read_machine_id_or_empty();
@@ -121,8 +124,11 @@ int main(int argc, char** argv) {
     if (command == "iso") return cmd_iso(std::vector<std::string>(args.begin() + 1, args.end()));
     std::cerr << usage;
     return 2;
-  } catch (const Error& e) {
+  } catch (const std::exception& e) {
     std::cerr << "iscsi-target-boot: error: " << e.what() << std::endl;
+    return 1;
+  } catch (...) {
+    std::cerr << "iscsi-target-boot: error: unexpected failure" << std::endl;
     return 1;
   }
 }

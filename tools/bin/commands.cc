@@ -23,6 +23,7 @@
 #include "cmdline.h"
 #include "configfs.h"
 #include "error.h"
+#include "file_io.h"
 #include "kmod.h"
 #include "lio.h"
 #include "saveconfig.h"
@@ -77,11 +78,16 @@ void prepare_kernel() {
     throw Error("/sys/kernel/config/target missing after loading target_core_mod");
 }
 
+// For the console's "NOT EXPORTING" line; best effort: the error itself has been printed already.
 void remember_error(const Options& o, const std::string& message) {
   if (!o.real_system()) return;
   std::error_code ec;
   fs::create_directories(fs::path(last_error_file).parent_path(), ec);
-  std::ofstream(last_error_file) << message << "\n";
+  try {
+    write_file_atomic(last_error_file, message + "\n", 0644);
+  } catch (const Error& e) {
+    warn(e.what());
+  }
 }
 
 void forget_error(const Options& o) {
@@ -109,16 +115,6 @@ std::string local_addresses() {
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-void write_private_file(const std::string& path, const std::string& text) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) throw system_error("cannot write", path, errno);
-  ::fchmod(fd, 0600);  // secrets: also when the file existed with wider permissions
-  ssize_t written = ::write(fd, text.data(), text.size());
-  int err = errno;
-  ::close(fd);
-  if (written != static_cast<ssize_t>(text.size())) throw system_error("cannot write", path, written < 0 ? err : EIO);
 }
 
 }  // namespace
@@ -179,20 +175,20 @@ int cmd_save(const Options& o) {
   ConfigFs configfs(o.configfs_root);
   const std::string text = saveconfig_from_lio(read_lio_config(configfs, /*with_secrets=*/true)).dump(2) + "\n";
   if (o.positional.empty() || o.positional[0] == "-") std::cout << text;
-  else write_private_file(o.positional[0], text), print_info("saved to " + o.positional[0]);
+  else write_file_atomic(o.positional[0], text, 0600), print_info("saved to " + o.positional[0]);  // holds CHAP secrets
   return 0;
 }
 
 int cmd_restore(const Options& o) {
   if (o.positional.empty()) throw Error("restore: missing FILE (a targetcli saveconfig.json)");
   const std::string& file = o.positional[0];
-  std::ifstream in(file);
-  if (!in) throw system_error("cannot read", file, errno);
+  const std::string text = read_file(file);
   nlohmann::json json;
   try {
-    json = nlohmann::json::parse(in);
+    json = nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
-    throw Error(file + ": not valid JSON: " + e.what());
+    // Not e.what(): it quotes the text around the error, which may be a CHAP secret.
+    throw Error(file + ": not valid JSON (syntax error at byte " + std::to_string(e.byte) + ")");
   }
   LioConfig config;
   try {
@@ -214,11 +210,8 @@ int cmd_console(const Options& o) {
   ConfigFs configfs(o.configfs_root);
   std::cout << "\n=== iSCSI Target mode: this machine's disks are exported; its filesystems stay unmounted ===\n"
             << status_to_text(read_status(configfs));
-  if (std::ifstream err(last_error_file); err) {
-    std::string line;
-    std::getline(err, line);
-    std::cout << "  NOT EXPORTING: " << line << "\n";
-  }
+  if (const std::string error = read_text_or_empty(last_error_file); !error.empty())
+    std::cout << "  NOT EXPORTING: " << error.substr(0, error.find('\n')) << "\n";
   const std::string addresses = local_addresses();
   std::cout << "  addresses: " << (addresses.empty() ? "none configured" : addresses) << "\n"
             << "  Power off: " << (fs::exists("/run/systemd/system") ? "systemctl poweroff" : "iscsi-target poweroff")

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "error.h"
+#include "file_io.h"
 #include "iso_image.h"
 #include "usb_write.h"
 
@@ -23,7 +24,8 @@ const char* const iso_usage = R"(usage: iso build --kernel FILE --initrd FILE [-
 
 build   a hybrid ISO (BIOS + UEFI; CD, USB stick or disk) that boots the kernel with the command line and the
         initrds in order. --extra-file packs FILE at PATH (mode 0600) in one more initrd, e.g.
-        --extra-file /etc/cmdline.d/90-iscsi-secrets.conf=secrets.conf keeps CHAP secrets off the command line.
+        --extra-file /etc/iscsi/iscsid.conf=iscsid.conf gives dracut's iSCSI initiator its CHAP credentials
+        without putting them on the command line (not /etc/cmdline.d: dracut logs that to the kernel log).
         The menu waits --timeout seconds (default 3). The same inputs give the same bytes (SOURCE_DATE_EPOCH,
         else the kernel file's mtime). --secure-boot yes fails unless shim-signed and grub-efi-amd64-signed
         are installed; auto (default) uses them when they are.
@@ -93,14 +95,6 @@ struct Args {
   bool flag(const std::string& name) const { return std::find(flags.begin(), flags.end(), name) != flags.end(); }
 };
 
-std::string read_whole_file(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw system_error("reading", file.string(), errno);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 int build(const std::vector<std::string>& argv) {
   const Args args(argv, {"--kernel", "--initrd", "--cmdline", "--output", "--title", "--timeout", "--extra-file", "--secure-boot"}, {});
   if (!args.positional.empty()) throw UsageError("unexpected argument " + args.positional.front());
@@ -124,7 +118,7 @@ int build(const std::vector<std::string>& argv) {
     const size_t eq = extra.find('=');
     if (eq == std::string::npos || eq == 0 || eq + 1 == extra.size())
       throw UsageError("--extra-file " + extra + ": expected PATH=FILE");
-    spec.extra_initrd.push_back(CpioEntry::file(extra.substr(0, eq), read_whole_file(extra.substr(eq + 1)), 0600));
+    spec.extra_initrd.push_back(CpioEntry::file(extra.substr(0, eq), read_file(extra.substr(eq + 1)), 0600));
   }
   if (auto sb = args.last("--secure-boot")) {
     if (*sb == "auto") spec.secure_boot = SecureBootChoice::automatic;

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "error.h"
+#include "file_io.h"
 #include "text.h"
 
 namespace iscsi_target {
@@ -23,11 +24,7 @@ BlsEntry parse_bls_entry(const std::string& text) {
 }
 
 BlsEntry read_bls_entry(const std::filesystem::path& file) {
-  std::ifstream in(file);
-  if (!in) throw system_error("cannot read boot entry", file.string(), errno);
-  std::stringstream text;
-  text << in.rdbuf();
-  return parse_bls_entry(text.str());
+  return parse_bls_entry(read_file(file));
 }
 
 std::optional<std::string> BlsEntry::get(const std::string& key) const {

@@ -5,54 +5,33 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <fstream>
 #include <sstream>
 
 #include "bls_entry.h"
 #include "boot_config.h"
 #include "boot_settings.h"
 #include "chap_secrets.h"
+#include "cpio_newc.h"
 #include "error.h"
+#include "file_io.h"
 #include "machine_facts.h"
-#include "text.h"
 
 namespace iscsi_target {
 namespace fs = std::filesystem;
 
 namespace {
 
-std::string read_file(const fs::path& file) {
-  std::ifstream in(file);
-  if (!in) throw system_error("cannot read", file.string(), errno);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-void write_file(const fs::path& file, const std::string& text, mode_t mode) {
-  const fs::path tmp = file.string() + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0) throw system_error("cannot write", tmp.string(), errno);
-  ::fchmod(fd, mode);
-  ssize_t written = ::write(fd, text.data(), text.size());
-  int err = errno;
-  ::fsync(fd);
-  ::close(fd);
-  if (written != static_cast<ssize_t>(text.size())) throw system_error("cannot write", tmp.string(), written < 0 ? err : EIO);
-  if (::rename(tmp.c_str(), file.c_str()) != 0) throw system_error("cannot rename into place", file.string(), errno);
-}
-
 void make_private_dir(const fs::path& dir) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) throw Error("cannot create " + dir.string() + ": " + ec.message());
-  ::chmod(dir.c_str(), 0700);
+  if (::chmod(dir.c_str(), 0700) != 0) throw system_error("cannot chmod 0700", dir.string(), errno);
 }
 
 BootConfig load_config(const BootPaths& paths) {
   BootConfig config;
-  if (fs::exists(paths.config)) config = parse_boot_config(read_file(paths.config), paths.config.string());
-  if (fs::exists(paths.legacy_config)) apply_legacy_config(read_file(paths.legacy_config), config);
+  if (auto text = read_file_if_exists(paths.config)) config = parse_boot_config(*text, paths.config.string());
+  if (auto text = read_file_if_exists(paths.legacy_config)) apply_legacy_config(*text, config);
   return config;
 }
 
@@ -116,12 +95,173 @@ std::optional<std::string> restore_kernel_entry_options(const fs::path& entry_fi
     else if (!placed) lines.emplace_back("options", machine_cmdline), placed = true;
   }
   entry.lines = std::move(lines);
-  write_file(entry_file, entry.text(), 0644);
+  write_file_atomic(entry_file, entry.text(), 0644);
   return "restored the machine's own options in " + entry_file.string() + " (it had the initiator's: " + leaked + ")";
 }
 
 std::string entry_title(const std::string& kver, const std::string& pretty_name) {
   return "iSCSI Target (" + kver + ") " + pretty_name;
+}
+
+// Where this kernel and its initramfs are: as the boot loader names them (BLS) and as files here.
+struct KernelFiles {
+  bool bls = false;
+  fs::path loader_root;                  // the file system BLS paths are relative to
+  fs::path kernel_entry_file;            // BLS: the kernel's own entry
+  BlsEntry kernel_entry;
+  std::string loader_linux;              // BLS: as the entry names it
+  std::vector<std::string> loader_initrds;
+  fs::path kernel;
+  std::vector<fs::path> initrds;
+};
+
+KernelFiles locate_kernel(const KernelInstallContext& ctx, const BootPaths& paths, const fs::path& boot_root, const std::string& token) {
+  KernelFiles k;
+  k.bls = ctx.layout == "bls" || ((ctx.layout.empty() || ctx.layout == "auto") && fs::exists(boot_root / "loader/entries"));
+  k.loader_root = mount_point_of(boot_root);
+  if (k.bls) {
+    auto entry_file = find_kernel_entry(boot_root / "loader/entries", token, ctx.kver);
+    if (!entry_file) throw Error("no boot entry for " + ctx.kver + " in " + (boot_root / "loader/entries").string() + " (is 90-loaderentry.install enabled?)");
+    k.kernel_entry_file = *entry_file;
+    k.kernel_entry = read_bls_entry(*entry_file);
+    auto linux_paths = k.kernel_entry.paths("linux");
+    if (linux_paths.empty()) throw Error(entry_file->string() + ": no linux line");
+    k.loader_linux = linux_paths.front();
+    k.loader_initrds = k.kernel_entry.paths("initrd");
+    k.kernel = k.loader_root / fs::path(k.loader_linux).relative_path();
+    for (const auto& i : k.loader_initrds) k.initrds.push_back(k.loader_root / fs::path(i).relative_path());
+    return k;
+  }
+  k.kernel = first_existing({ctx.image, paths.boot / ("vmlinuz-" + ctx.kver)});
+  if (k.kernel.empty()) throw Error("no kernel image for " + ctx.kver + " (looked for " + (paths.boot / ("vmlinuz-" + ctx.kver)).string() + ")");
+  fs::path initrd = first_existing({ctx.initrds.empty() ? fs::path() : ctx.initrds.front(),
+                                    ctx.staging_area.empty() ? fs::path() : ctx.staging_area / "initrd",
+                                    paths.boot / ("initrd.img-" + ctx.kver), paths.boot / ("initramfs-" + ctx.kver + ".img")});
+  if (initrd.empty()) throw Error("no initramfs for " + ctx.kver + " (looked for " + (paths.boot / ("initrd.img-" + ctx.kver)).string() + ")");
+  k.initrds.push_back(initrd);
+  return k;
+}
+
+// The machine's facts (saved on the machine itself, reused when booted over iSCSI) and the settings from them.
+BootSettings derive_settings(const KernelInstallContext& ctx, const BootPaths& paths, const BootConfig& config, const KernelFiles& kernel,
+                             AddResult& result) {
+  const SystemFacts probed = probe_system(paths.probe, kernel.bls ? std::optional(kernel.kernel_entry.options()) : std::nullopt, ctx.conf_root);
+  const FactsChoice machine = choose_machine_facts(probed, read_text_or_empty(paths.probe.proc / "cmdline"), machine_facts_file(paths),
+                                                   !config.devices.empty() && config.nic.has_value());
+  BootSettings settings = derive_boot_settings(config, machine.facts, chap_for(config, paths));
+  make_private_dir(paths.state_dir);
+  if (machine.save) write_file_atomic(machine_facts_file(paths), machine_facts_json(machine.facts), 0600);
+  if (machine.over_iscsi) {
+    result.messages.push_back(machine.note);
+    if (kernel.bls)
+      if (auto restored = restore_kernel_entry_options(kernel.kernel_entry_file, kernel.kernel_entry, machine.facts.cmdline))
+        result.messages.push_back(*restored);
+  }
+  return settings;
+}
+
+// The files one add makes, known before any is written: the record lists them first, so a run killed half
+// way still leaves only files `remove` knows.
+struct Planned {
+  fs::path secrets_initrd, entry, iso;
+  std::string secrets_loader_path;  // BLS: the secrets initrd as the entry names it
+  std::vector<fs::path> files() const {
+    std::vector<fs::path> out;
+    for (const auto* f : {&secrets_initrd, &entry, &iso})
+      if (!f->empty()) out.push_back(*f);
+    return out;
+  }
+};
+
+Planned plan_files(const KernelInstallContext& ctx, const BootPaths& paths, const BootConfig& config, const KernelFiles& kernel,
+                   const fs::path& boot_root, const std::string& token) {
+  Planned p;
+  if (config.boot_entries) {
+    const std::string secrets_name = "iscsi-target-" + ctx.kver + ".img";
+    if (kernel.bls) {
+      p.secrets_loader_path = (fs::path(kernel.loader_linux).parent_path() / secrets_name).string();
+      p.secrets_initrd = kernel.loader_root / fs::path(p.secrets_loader_path).relative_path();
+      p.entry = boot_root / "loader/entries" / (token + "-" + ctx.kver + "-iscsi-target.conf");
+    } else {
+      p.secrets_initrd = paths.boot / secrets_name;
+      p.entry = paths.state_dir / "grub" / (ctx.kver + ".conf");
+    }
+  }
+  if (config.iso) p.iso = paths.state_dir / ("iscsi-boot-" + ctx.kver + ".iso");
+  return p;
+}
+
+void write_record(const BootPaths& paths, const std::string& kver, const std::vector<fs::path>& files) {
+  std::string list;
+  for (const auto& f : files) list += f.string() + "\n";
+  write_file_atomic(record_file(paths, kver), list, 0600);
+}
+
+// The "iSCSI Target" entry: a BLS entry right under its kernel, or on GRUB a record (same format, file
+// system paths) that `grub-entries` turns into a menu entry. Its secrets initrd carries target.conf (CHAP).
+EntryKind write_target_entry(const KernelInstallContext& ctx, const BootPaths& paths, const KernelFiles& kernel, const BootSettings& settings,
+                             const Planned& planned, const std::string& token) {
+  write_cpio_newc(planned.secrets_initrd, {CpioEntry::file("/etc/iscsi-target/target.conf", target_secrets_file(settings), 0600)},
+                  0);  // fixed mtime: same secrets, same bytes
+  BlsEntry entry;
+  entry.lines.emplace_back("title", entry_title(ctx.kver, settings.pretty_name));
+  if (kernel.bls) {
+    // "~" sorts before everything: right below its own kernel in systemd-boot and Fedora's GRUB alike.
+    entry.lines.emplace_back("version", ctx.kver + "~iscsi");
+    if (!ctx.machine_id.empty()) entry.lines.emplace_back("machine-id", ctx.machine_id);
+    entry.lines.emplace_back("sort-key", kernel.kernel_entry.get("sort-key").value_or(token));
+    entry.lines.emplace_back("linux", kernel.loader_linux);
+    for (const auto& i : kernel.loader_initrds) entry.lines.emplace_back("initrd", i);
+    entry.lines.emplace_back("initrd", planned.secrets_loader_path);
+  } else {
+    entry.lines.emplace_back("version", ctx.kver);
+    entry.lines.emplace_back("linux", kernel.kernel.string());
+    for (const auto& i : kernel.initrds) entry.lines.emplace_back("initrd", i.string());
+    entry.lines.emplace_back("initrd", planned.secrets_initrd.string());
+  }
+  entry.lines.emplace_back("options", target_options(settings));
+  if (kernel.bls) {
+    if (auto arch = kernel.kernel_entry.get("architecture")) entry.lines.emplace_back("architecture", *arch);
+    write_file_atomic(planned.entry, entry.text(), 0644);  // loaders read it; it holds no secret
+    return EntryKind::bls;
+  }
+  make_private_dir(planned.entry.parent_path());
+  write_file_atomic(planned.entry, entry.text(), 0600);
+  return fs::exists(paths.grub_d) ? EntryKind::grub : EntryKind::none;
+}
+
+std::string iso_summary(const IsoImageResult& r) {
+  std::ostringstream line;
+  line.precision(2);
+  line << std::fixed << "ISO " << r.output.string() << ": " << static_cast<double>(r.bytes) / 1048576.0 << " MiB ("
+       << static_cast<double>(r.overhead_bytes) / 1048576.0 << " MiB over kernel+initrds), built in " << r.build_seconds << " s; "
+       << r.secure_boot_note;
+  return line.str();
+}
+
+// The initiator's ISO: the same kernel and initramfs, the initiator's command line, CHAP in iscsid.conf.
+std::string write_initiator_iso(const KernelInstallContext& ctx, const KernelFiles& kernel, const BootSettings& settings, const fs::path& output,
+                                const ArtifactWriters& writers) {
+  IsoImageSpec spec;
+  spec.kernel = kernel.kernel;
+  spec.initrds = kernel.initrds;
+  spec.extra_initrd = {CpioEntry::file(std::string("/") + initiator_iscsid_conf_path, initiator_iscsid_conf(settings), 0600)};
+  spec.cmdline = initiator_options(settings);
+  spec.title = "Boot " + settings.pretty_name + " over iSCSI (" + ctx.kver + ")";
+  spec.output = output;
+  return iso_summary(writers.build_iso(spec));
+}
+
+// A stick that cannot take the image is reported, not fatal: the ISO itself is made.
+void write_to_sticks(const fs::path& iso, const BootSettings& settings, const ArtifactWriters& writers, AddResult& result) {
+  for (const auto& device : settings.usb_devices) {
+    try {
+      writers.write_usb(iso, device);
+      result.messages.push_back("wrote " + iso.string() + " to " + device);
+    } catch (const Error& e) {
+      result.messages.push_back(std::string("usb_devices: ") + e.what());
+    }
+  }
 }
 
 }  // namespace
@@ -133,121 +273,31 @@ AddResult add_boot_artifacts(const KernelInstallContext& ctx, const BootPaths& p
     result.messages.push_back("boot_entries and iso are both off: nothing to do");
     return result;
   }
+  if (ctx.layout == "uki") throw Error("KERNEL_INSTALL_LAYOUT=uki is not supported yet (kernel and initrd are inside the UKI)");
   const fs::path boot_root = ctx.boot_root.empty() ? paths.boot : ctx.boot_root;
   const std::string token = !ctx.entry_token.empty() ? ctx.entry_token : ctx.machine_id;
-  const bool bls = ctx.layout == "bls" || ((ctx.layout.empty() || ctx.layout == "auto") && fs::exists(boot_root / "loader/entries"));
-  if (ctx.layout == "uki") throw Error("KERNEL_INSTALL_LAYOUT=uki is not supported yet (kernel and initrd are inside the UKI)");
 
-  // Where the kernel and its initramfs are, as the boot loader sees them and as files here.
-  BlsEntry kernel_entry;
-  fs::path kernel_entry_file;
-  std::vector<std::string> loader_initrds;
-  std::string loader_linux;
-  fs::path kernel_file;
-  std::vector<fs::path> initrd_files;
-  const fs::path loader_root = mount_point_of(boot_root);
-  if (bls) {
-    auto entry_file = find_kernel_entry(boot_root / "loader/entries", token, ctx.kver);
-    if (!entry_file) throw Error("no boot entry for " + ctx.kver + " in " + (boot_root / "loader/entries").string() + " (is 90-loaderentry.install enabled?)");
-    kernel_entry_file = *entry_file;
-    kernel_entry = read_bls_entry(*entry_file);
-    auto linux_paths = kernel_entry.paths("linux");
-    if (linux_paths.empty()) throw Error(entry_file->string() + ": no linux line");
-    loader_linux = linux_paths.front();
-    loader_initrds = kernel_entry.paths("initrd");
-    kernel_file = loader_root / fs::path(loader_linux).relative_path();
-    for (const auto& i : loader_initrds) initrd_files.push_back(loader_root / fs::path(i).relative_path());
-  } else {
-    kernel_file = first_existing({ctx.image, paths.boot / ("vmlinuz-" + ctx.kver)});
-    if (kernel_file.empty()) throw Error("no kernel image for " + ctx.kver + " (looked for " + (paths.boot / ("vmlinuz-" + ctx.kver)).string() + ")");
-    fs::path initrd = first_existing({ctx.initrds.empty() ? fs::path() : ctx.initrds.front(),
-                                      ctx.staging_area.empty() ? fs::path() : ctx.staging_area / "initrd",
-                                      paths.boot / ("initrd.img-" + ctx.kver), paths.boot / ("initramfs-" + ctx.kver + ".img")});
-    if (initrd.empty()) throw Error("no initramfs for " + ctx.kver + " (looked for " + (paths.boot / ("initrd.img-" + ctx.kver)).string() + ")");
-    initrd_files.push_back(initrd);
-  }
-
-  const SystemFacts probed = probe_system(paths.probe, bls ? std::optional(kernel_entry.options()) : std::nullopt, ctx.conf_root);
-  const FactsChoice machine = choose_machine_facts(probed, read_text_or_empty(paths.probe.proc / "cmdline"), machine_facts_file(paths),
-                                                   !config.devices.empty() && config.nic.has_value());
-  const BootSettings settings = derive_boot_settings(config, machine.facts, chap_for(config, paths));
-  make_private_dir(paths.state_dir);
-  if (machine.save) write_file(machine_facts_file(paths), machine_facts_json(machine.facts), 0600);
-  if (machine.over_iscsi) {
-    result.messages.push_back(machine.note);
-    if (bls)
-      if (auto restored = restore_kernel_entry_options(kernel_entry_file, kernel_entry, machine.facts.cmdline)) result.messages.push_back(*restored);
-  }
-  std::vector<fs::path> created;
-
-  if (config.boot_entries) {
-    const std::string secrets_name = "iscsi-target-" + ctx.kver + ".img";
-    const std::vector<CpioFile> target_secrets = {{"etc/iscsi-target/target.conf", target_secrets_file(settings), 0600}};
-    if (bls) {
-      const std::string secrets_loader_path = (fs::path(loader_linux).parent_path() / secrets_name).string();
-      const fs::path secrets_file = loader_root / fs::path(secrets_loader_path).relative_path();
-      writers.write_cpio(secrets_file, target_secrets);
-      ::chmod(secrets_file.c_str(), 0600);
-      created.push_back(secrets_file);
-      BlsEntry entry;
-      entry.lines.emplace_back("title", entry_title(ctx.kver, settings.pretty_name));
-      // "~" sorts before everything: right below its own kernel in systemd-boot and Fedora's GRUB alike.
-      entry.lines.emplace_back("version", ctx.kver + "~iscsi");
-      if (!ctx.machine_id.empty()) entry.lines.emplace_back("machine-id", ctx.machine_id);
-      entry.lines.emplace_back("sort-key", kernel_entry.get("sort-key").value_or(token));
-      entry.lines.emplace_back("linux", loader_linux);
-      for (const auto& i : loader_initrds) entry.lines.emplace_back("initrd", i);
-      entry.lines.emplace_back("initrd", secrets_loader_path);
-      entry.lines.emplace_back("options", target_options(settings));
-      if (auto arch = kernel_entry.get("architecture")) entry.lines.emplace_back("architecture", *arch);
-      result.entry = boot_root / "loader/entries" / (token + "-" + ctx.kver + "-iscsi-target.conf");
-      write_file(result.entry, entry.text(), 0644);
-      result.kind = EntryKind::bls;
-    } else {
-      const fs::path secrets_file = paths.boot / secrets_name;
-      writers.write_cpio(secrets_file, target_secrets);
-      ::chmod(secrets_file.c_str(), 0600);
-      created.push_back(secrets_file);
-      BlsEntry record;  // same format, file system paths; read by `grub-entries` for /etc/grub.d
-      record.lines.emplace_back("title", entry_title(ctx.kver, settings.pretty_name));
-      record.lines.emplace_back("version", ctx.kver);
-      record.lines.emplace_back("linux", kernel_file.string());
-      for (const auto& i : initrd_files) record.lines.emplace_back("initrd", i.string());
-      record.lines.emplace_back("initrd", secrets_file.string());
-      record.lines.emplace_back("options", target_options(settings));
-      make_private_dir(paths.state_dir / "grub");
-      result.entry = paths.state_dir / "grub" / (ctx.kver + ".conf");
-      write_file(result.entry, record.text(), 0600);
-      result.kind = fs::exists(paths.grub_d) ? EntryKind::grub : EntryKind::none;
-      if (result.kind == EntryKind::none) result.messages.push_back("no BLS entries directory and no " + paths.grub_d.string() + ": only the ISO is made");
+  const KernelFiles kernel = locate_kernel(ctx, paths, boot_root, token);
+  const BootSettings settings = derive_settings(ctx, paths, config, kernel, result);
+  const Planned planned = plan_files(ctx, paths, config, kernel, boot_root, token);
+  write_record(paths, ctx.kver, planned.files());
+  try {
+    if (config.boot_entries) {
+      result.kind = write_target_entry(ctx, paths, kernel, settings, planned, token);
+      result.entry = planned.entry;
+      if (result.kind == EntryKind::none)
+        result.messages.push_back("no BLS entries directory and no " + paths.grub_d.string() + ": only the ISO is made");
     }
-    created.push_back(result.entry);
-  }
-
-  if (config.iso) {
-    IsoSpec spec{kernel_file,
-                 initrd_files,
-                 {{initiator_iscsid_conf_path, initiator_iscsid_conf(settings), 0600}},
-                 initiator_options(settings),
-                 "Boot " + settings.pretty_name + " over iSCSI (" + ctx.kver + ")",
-                 paths.state_dir / ("iscsi-boot-" + ctx.kver + ".iso")};
-    result.messages.push_back(writers.build_iso(spec));
-    result.iso = spec.output;
-    created.push_back(result.iso);
-    for (const auto& device : settings.usb_devices) {
-      try {
-        writers.write_usb(result.iso, device);
-        result.messages.push_back("wrote " + result.iso.string() + " to " + device);
-      } catch (const Error& e) {
-        result.messages.push_back(std::string("usb_devices: ") + e.what());
-      }
+    if (config.iso) {
+      result.messages.push_back(write_initiator_iso(ctx, kernel, settings, planned.iso, writers));
+      result.iso = planned.iso;
     }
+  } catch (...) {
+    remove_boot_artifacts(ctx.kver, paths);
+    throw;
   }
-
-  std::string list;
-  for (const auto& f : created) list += f.string() + "\n";
-  write_file(record_file(paths, ctx.kver), list, 0600);
-  result.created = created;
+  result.created = planned.files();
+  if (config.iso) write_to_sticks(result.iso, settings, writers, result);
   return result;
 }
 

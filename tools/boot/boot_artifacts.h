@@ -9,19 +9,18 @@
 #include <string>
 #include <vector>
 
+#include "iso_image.h"
 #include "system_probe.h"
 
 namespace iscsi_target {
 
 // kernel-install's arguments and environment (systemd 250+); empty when not set.
 struct KernelInstallContext {
-  std::string command;  // add | remove
   std::string kver;
-  std::filesystem::path entry_dir, image;
+  std::filesystem::path image;
   std::vector<std::filesystem::path> initrds;
   std::string machine_id, entry_token, layout;
   std::filesystem::path boot_root, staging_area, conf_root;
-  bool verbose = false;
 };
 
 struct BootPaths {
@@ -34,24 +33,9 @@ struct BootPaths {
   ProbeRoots probe;
 };
 
-struct CpioFile {
-  std::string path;  // inside the archive, no leading slash needed
-  std::string content;
-  unsigned mode = 0600;
-};
-
-struct IsoSpec {
-  std::filesystem::path kernel;
-  std::vector<std::filesystem::path> initrds;
-  std::vector<CpioFile> extra_initrd;  // packed as one more initrd: the initiator's CHAP secrets
-  std::string cmdline, title;
-  std::filesystem::path output;
-};
-
-// The pieces that touch tools outside this library; tests substitute fakes.
+// The pieces that run programs or touch devices; tests substitute fakes.
 struct ArtifactWriters {
-  std::function<void(const std::filesystem::path& out, const std::vector<CpioFile>& files)> write_cpio;
-  std::function<std::string(const IsoSpec& spec)> build_iso;  // returns a one-line summary
+  std::function<IsoImageResult(const IsoImageSpec& spec)> build_iso;
   std::function<void(const std::filesystem::path& iso, const std::string& device)> write_usb;
 };
 
@@ -65,8 +49,8 @@ struct AddResult {
   std::vector<std::string> messages;
 };
 
-// Throws Error (one line naming the setting or file) when nothing could be made; the caller reports it and
-// still lets kernel-install succeed.
+// All or nothing: throws Error (one line naming the setting or file) when something could not be made, and
+// then leaves none of this kernel's files behind. The caller reports it and still lets kernel-install succeed.
 AddResult add_boot_artifacts(const KernelInstallContext& ctx, const BootPaths& paths, const ArtifactWriters& writers);
 // Deletes the files `add` recorded for this kernel, nothing else. Returns the files removed.
 std::vector<std::filesystem::path> remove_boot_artifacts(const std::string& kver, const BootPaths& paths);

@@ -33,7 +33,7 @@ unsigned mode_of(const fs::path& p) {
 struct Machine {
   ScratchDir dir{"boot-artifacts"};
   BootPaths paths;
-  std::vector<std::string> isos, cpios;
+  std::vector<std::string> isos;
   ArtifactWriters writers;
   Machine() {
     const fs::path r = dir.path;
@@ -48,18 +48,15 @@ struct Machine {
     std::ofstream(r / "etc/machine-id") << "0123456789abcdef0123456789abcdef\n";
     std::ofstream(r / "etc/os-release") << "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n";
     std::ofstream(paths.config) << "devices = /dev/disk/by-id/virtio-root\n";
-    writers.write_cpio = [this](const fs::path& out, const std::vector<CpioFile>& files) {
-      std::ofstream o(out);
-      for (const auto& f : files) o << f.path << "\n" << f.content;
-      cpios.push_back(out.string());
-    };
-    writers.build_iso = [this](const IsoSpec& spec) {
+    writers.build_iso = [this](const IsoImageSpec& spec) {
       std::ofstream(spec.output) << "ISO\n" << spec.cmdline << "\n";
       for (const auto& i : spec.initrds) std::ofstream(spec.output, std::ios::app) << slurp(i);
-      for (const auto& f : spec.extra_initrd) std::ofstream(spec.output, std::ios::app) << f.path << "\n" << f.content;
+      for (const auto& f : spec.extra_initrd) std::ofstream(spec.output, std::ios::app) << f.path << "\n" << f.data;
       ::chmod(spec.output.c_str(), 0600);
       isos.push_back(spec.cmdline);
-      return "built " + spec.output.string();
+      IsoImageResult result;
+      result.output = spec.output;
+      return result;
     };
     writers.write_usb = [](const fs::path&, const std::string& device) { throw Error(device + ": not removable"); };
   }
@@ -88,7 +85,6 @@ struct Machine {
   }
   KernelInstallContext ctx(const std::string& kver) {
     KernelInstallContext c;
-    c.command = "add";
     c.kver = kver;
     c.machine_id = c.entry_token = "0123456789abcdef0123456789abcdef";
     c.boot_root = paths.boot;
@@ -171,7 +167,33 @@ TEST_CASE("bad settings throw one line and create nothing") {
   CHECK_THROWS_WITH(add_boot_artifacts(m.ctx("6.1.0-56-amd64"), m.paths, m.writers), Catch::Contains("iscsi-target.conf:2: port=0"));
   CHECK_FALSE(fs::exists(m.paths.state_dir));
   CHECK(m.isos.empty());
-  CHECK(m.cpios.empty());
+  CHECK_FALSE(fs::exists(m.paths.boot / "0123456789abcdef0123456789abcdef/6.1.0-56-amd64/iscsi-target-6.1.0-56-amd64.img"));
+}
+
+TEST_CASE("a failed ISO build leaves nothing of this kernel behind, and nothing remove would not know") {
+  Machine m;
+  m.bls_kernel("6.1.0-56-amd64");
+  const fs::path entries = m.paths.boot / "loader/entries";
+  m.writers.build_iso = [](const IsoImageSpec& spec) -> IsoImageResult {
+    std::ofstream(spec.output) << "half an image";
+    throw Error("building " + spec.output.string() + ": xorriso: not found in PATH");
+  };
+  CHECK_THROWS_WITH(add_boot_artifacts(m.ctx("6.1.0-56-amd64"), m.paths, m.writers), Catch::Contains("xorriso: not found"));
+  CHECK_FALSE(fs::exists(entries / "0123456789abcdef0123456789abcdef-6.1.0-56-amd64-iscsi-target.conf"));
+  CHECK_FALSE(fs::exists(m.paths.boot / "0123456789abcdef0123456789abcdef/6.1.0-56-amd64/iscsi-target-6.1.0-56-amd64.img"));
+  CHECK_FALSE(fs::exists(m.paths.state_dir / "iscsi-boot-6.1.0-56-amd64.iso"));
+  CHECK_FALSE(fs::exists(m.paths.state_dir / "6.1.0-56-amd64.files"));
+  CHECK(fs::exists(entries / "0123456789abcdef0123456789abcdef-6.1.0-56-amd64.conf"));  // the kernel's own entry stays
+}
+
+TEST_CASE("an unreadable settings file is an error, not silently ignored") {
+  Machine m;
+  m.bls_kernel("6.1.0-56-amd64");
+  fs::remove(m.paths.config);
+  fs::create_directories(m.paths.config);  // a directory where the file should be
+  CHECK_THROWS_WITH(add_boot_artifacts(m.ctx("6.1.0-56-amd64"), m.paths, m.writers),
+                    Catch::Contains("cannot read " + m.paths.config.string()) && Catch::Contains("Is a directory"));
+  CHECK(m.isos.empty());
 }
 
 namespace {

@@ -1,4 +1,4 @@
-// The real cpio, ISO and USB writers behind ArtifactWriters.
+// The real ISO builder and USB writer behind ArtifactWriters.
 #pragma once
 
 #include "boot_artifacts.h"

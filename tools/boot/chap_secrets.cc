@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "error.h"
+#include "file_io.h"
 
 namespace iscsi_target {
 namespace fs = std::filesystem;
@@ -68,25 +69,15 @@ ChapCredentials load_or_create_chap_secrets(const fs::path& file, bool mutual, c
       std::cerr << warn_prefix << file.string() << " was readable by others; now 0600" << std::endl;
       ::chmod(file.c_str(), 0600);
     }
-    std::ifstream in(file);
-    if (!in) throw system_error("cannot read", file.string(), errno);
-    std::stringstream text;
-    text << in.rdbuf();
-    return parse_chap_secrets(text.str(), file.string());
+    return parse_chap_secrets(read_file(file), file.string());
   }
   ChapCredentials chap{"iscsi-initiator", random_secret(), "", ""};
   if (mutual) chap.mutual_userid = "iscsi-target", chap.mutual_password = random_secret();
   std::error_code ec;
   fs::create_directories(file.parent_path(), ec);
   if (ec) throw Error("cannot create " + file.parent_path().string() + ": " + ec.message());
-  const std::string text = chap_secrets_text(chap);
-  int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) throw system_error("cannot create", file.string(), errno);
-  ssize_t written = ::write(fd, text.data(), text.size());
-  int err = errno;
-  ::fsync(fd);
-  ::close(fd);
-  if (written != static_cast<ssize_t>(text.size())) throw system_error("cannot write", file.string(), written < 0 ? err : EIO);
+  // keep: two installs racing must not end with two different secrets on the two sides.
+  write_file_atomic(file, chap_secrets_text(chap), 0600, IfExists::keep);
   return chap;
 }
 

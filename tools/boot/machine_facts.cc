@@ -4,6 +4,7 @@
 
 #include "cmdline.h"
 #include "error.h"
+#include "file_io.h"
 #include "text.h"
 
 namespace iscsi_target {

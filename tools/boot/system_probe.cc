@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "cmdline.h"
+#include "file_io.h"
 #include "text.h"
 
 namespace iscsi_target {

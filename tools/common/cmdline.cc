@@ -1,10 +1,9 @@
 #include "cmdline.h"
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
 
 #include "error.h"
+#include "file_io.h"
 
 namespace iscsi_target {
 namespace fs = std::filesystem;
@@ -20,11 +19,7 @@ CmdlineArg split_word(const std::string& word) {
 }
 
 void append_file(std::vector<CmdlineArg>& out, const fs::path& file) {
-  std::ifstream in(file);
-  if (!in) throw system_error("cannot read", file.string(), errno);
-  std::stringstream text;
-  text << in.rdbuf();
-  auto args = parse_cmdline(text.str());
+  auto args = parse_cmdline(read_file(file));
   out.insert(out.end(), args.begin(), args.end());
 }
 

@@ -1,9 +1,6 @@
-// Small string and file-text helpers shared by the parsers.
+// Small string helpers shared by the parsers.
 #pragma once
 
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <string_view>
 
@@ -15,14 +12,6 @@ inline std::string trim(std::string_view s) {
   const auto begin = s.find_first_not_of(space);
   if (begin == std::string_view::npos) return "";
   return std::string(s.substr(begin, s.find_last_not_of(space) - begin + 1));
-}
-
-// A file's whole text; empty when it is missing or unreadable (callers that must tell check first).
-inline std::string read_text_or_empty(const std::filesystem::path& file) {
-  std::ifstream in(file);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
 }
 
 }  // namespace iscsi_target

@@ -9,6 +9,7 @@
 #include <map>
 
 #include "error.h"
+#include "file_io.h"
 
 namespace iscsi_target {
 
@@ -89,26 +90,7 @@ std::string cpio_newc_archive(const std::vector<CpioEntry>& entries, uint32_t mt
 }
 
 void write_cpio_newc(const std::filesystem::path& file, const std::vector<CpioEntry>& entries, uint32_t mtime) {
-  const std::string archive = cpio_newc_archive(entries, mtime);
-  const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) throw system_error("creating", file.string(), errno);
-  if (::fchmod(fd, 0600) != 0) {  // an existing file keeps its mode through O_CREAT
-    const int e = errno;
-    ::close(fd);
-    throw system_error("chmod 0600", file.string(), e);
-  }
-  size_t done = 0;
-  while (done < archive.size()) {
-    const ssize_t n = ::write(fd, archive.data() + done, archive.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int e = errno;
-      ::close(fd);
-      throw system_error("writing", file.string(), e);
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (::close(fd) != 0) throw system_error("writing", file.string(), errno);
+  write_file_atomic(file, cpio_newc_archive(entries, mtime), 0600);
 }
 
 }  // namespace iscsi_target

@@ -1,5 +1,5 @@
 // A "newc" (SVR4, no CRC) cpio archive built in memory: the format the kernel unpacks from an initrd. Used for
-// the small extra initrd that carries secrets in /etc/cmdline.d instead of on the kernel command line.
+// the small extra initrds that carry CHAP secrets (target.conf, iscsid.conf) instead of the kernel command line.
 #pragma once
 
 #include <cstdint>
@@ -11,7 +11,7 @@ namespace iscsi_target {
 
 struct CpioEntry {
   enum class Type { directory, file };
-  std::string path;   // inside the initramfs, e.g. "/etc/cmdline.d/90-iscsi-secrets.conf"
+  std::string path;   // inside the initramfs, e.g. "/etc/iscsi/iscsid.conf"
   Type type = Type::file;
   uint32_t mode = 0644;  // permission bits only (07777)
   std::string data;      // file contents; empty for directories

@@ -14,6 +14,7 @@
 #include <fstream>
 
 #include "error.h"
+#include "file_io.h"
 #include "iso_menu.h"
 #include "process.h"
 
@@ -56,12 +57,6 @@ void create_private_directories(const fs::path& dir) {
   if (dir.empty() || fs::exists(dir)) return;
   create_private_directories(dir.parent_path());
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) throw system_error("creating directory", dir.string(), errno);
-}
-
-void write_file(const fs::path& file, const std::string& text) {
-  std::ofstream out(file, std::ios::binary);
-  out << text;
-  if (!out.flush()) throw system_error("writing", file.string(), errno);
 }
 
 uint64_t regular_file_size(const fs::path& file) {
@@ -130,11 +125,7 @@ void make_fat_image(const fs::path& image, const std::vector<EfiFile>& files, co
   uint64_t bytes = uint64_t{128} * 1024;
   for (const auto& f : files) bytes += (regular_file_size(f.source) + 4095) / 4096 * 4096;
   bytes = (bytes + 65535) / 65536 * 65536;  // whole 2-head, 32-sector cylinders: mformat then needs no guessing
-  {
-    std::ofstream out(image, std::ios::binary);
-    if (!out) throw system_error("creating", image.string(), errno);
-  }
-  fs::resize_file(image, bytes);
+  write_file_atomic(image, std::string(bytes, '\0'), 0600);
   char serial[16];
   std::snprintf(serial, sizeof serial, "%08X", fat_serial);
   run_process({"mformat", "-i", image.string(), "-T", std::to_string(bytes / 512), "-h", "2", "-s", "32", "-N", serial,
@@ -337,10 +328,10 @@ IsoImageResult build_iso(const IsoImageSpec& spec) {
     menu.marker = "iscsi-boot-" + fingerprint.hex();
     validate_boot_menu(menu);
 
-    write_file(work.path / "isolinux.cfg", isolinux_cfg(menu));
-    write_file(work.path / "grub.cfg", grub_cfg(menu));
-    write_file(work.path / "grub-early.cfg", grub_early_cfg(menu));
-    write_file(work.path / "marker", spec.title + "\n");
+    write_file_atomic(work.path / "isolinux.cfg", isolinux_cfg(menu), 0644);
+    write_file_atomic(work.path / "grub.cfg", grub_cfg(menu), 0644);
+    write_file_atomic(work.path / "grub-early.cfg", grub_early_cfg(menu), 0644);
+    write_file_atomic(work.path / "marker", spec.title + "\n", 0644);
 
     make_fat_image(work.path / "efi.img", uefi_files(spec, use_signed, work.path, env), env);
     const fs::path iso = work.path / "out.iso";

@@ -1,7 +1,7 @@
 // The initiator ISO: a hybrid image that boots one kernel + initrds on BIOS (isolinux) and UEFI (GRUB, or
 // shim + Debian-signed GRUB for Secure Boot), from a CD and when written to a USB stick or disk.
 //
-// Layout (DESIGN.md §5, "xorriso + isolinux + FAT EFI image", the cheapest measured method):
+// Layout (xorriso + isolinux + a FAT EFI image: the smallest reproducible hybrid of those measured, see iso/README.md):
 //   /vmlinuz, /initrd0.img … /initrdN.img   the payload, stored once
 //   /isolinux/{isolinux.bin,ldlinux.c32,menu.c32,libutil.c32,libcom32.c32,isolinux.cfg}   BIOS, El Torito
 //   /boot/grub/efi.img   FAT image, El Torito EFI entry and (isohybrid) GPT/MBR ESP; holds /EFI/BOOT/BOOTX64.EFI
@@ -38,8 +38,8 @@ enum class SecureBootChoice {
 struct IsoImageSpec {
   std::filesystem::path kernel;
   std::vector<std::filesystem::path> initrds;  // loaded in this order
-  // Packed as one more initrd after the others, e.g. /etc/cmdline.d/90-iscsi-secrets.conf (mode 0600):
-  // what dracut reads from there never shows on the kernel command line.
+  // Packed as one more initrd after the others, e.g. /etc/iscsi/iscsid.conf with the CHAP credentials
+  // (mode 0600): never on the kernel command line. Not /etc/cmdline.d: dracut logs that to the kernel log.
   std::vector<CpioEntry> extra_initrd;
   std::string cmdline;
   std::filesystem::path output;  // written with mode 0600; missing directories are created with 0700
