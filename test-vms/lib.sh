@@ -526,20 +526,26 @@ target_test_setup() { # target_test_setup NAME BUILD_DIR
     BOOT_END_RE='iscsi-target: (ready|error):|dracut: FATAL|Dropping to debug shell|Entering emergency mode'
 }
 
-# Waits for the current VM's "iscsi-target: ready:" line — printed by the tool itself, or with systemd through
-# journald as "[ 19.5] iscsi-target[316]: iscsi-target: ready: …". An error line, the timeout or the VM's
-# death: FAIL, the console's tail, and the test ends.
-wait_target_ready() { # wait_target_ready TIMEOUT
-    local fail_re='iscsi-target: (error|failed|FAIL)|Entering emergency mode|Kernel panic|dracut Warning: Could not boot'
-    local rc=0 why
-    vm_wait_for "^(\[ *[0-9.]+\] )?(iscsi-target\[[0-9]+\]: )?iscsi-target: ready:|$fail_re" "$1" || rc=$?
+# Waits for the end of the current VM's target boot. Its "iscsi-target: ready:" line — printed by the tool
+# itself, or with systemd through journald as "[ 19.5] iscsi-target[316]: iscsi-target: ready: …" — is a
+# PASS and returns 0. An error line, dracut or systemd giving up, the timeout or the VM's death is a FAIL with
+# the console's tail, and returns 1.
+target_boot_result() { # target_boot_result LABEL TIMEOUT
+    local fail_re='iscsi-target: (error|failed|FAIL)|dracut: FATAL|Dropping to debug shell|Entering emergency mode'
+    fail_re+='|Kernel panic|dracut Warning: Could not boot|Give root password'
+    local rc=0
+    vm_wait_for "^(\[ *[0-9.]+\] )?(iscsi-target\[[0-9]+\]: )?iscsi-target: ready:|$fail_re" "$2" || rc=$?
     if ((rc == 0)) && [[ $VM_MATCH =~ iscsi-target:\ ready: ]]; then
-        pass "target: ${VM_MATCH#*iscsi-target: }"
+        pass "$1: ${VM_MATCH#*iscsi-target: }"
         return 0
     fi
-    case $rc in 1) why="no 'iscsi-target: ready:' within ${1}s" ;; 2) why="target VM died" ;;
-    *) why="target reported: $VM_MATCH" ;; esac
-    fail "target: $why"
-    vm_dump_console 80
-    die "target never became ready"
+    case $rc in 1) fail "$1: no 'iscsi-target: ready:' within ${2}s" ;; 2) fail "$1: the VM died" ;;
+    *) fail "$1: $VM_MATCH" ;; esac
+    vm_dump_console 100
+    return 1
+}
+
+# target_boot_result for a test that cannot go on without its target.
+wait_target_ready() { # wait_target_ready TIMEOUT
+    target_boot_result target "$1" || die "target never became ready"
 }

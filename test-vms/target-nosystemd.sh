@@ -69,14 +69,10 @@ bad_start() { # LABEL CMDLINE MUST_NAME [MUST_NOT_SHOW]
 
 # ── good VM ────────────────────────────────────────────────────────────────────────────────────────────
 vm_use good
-if vm_wait_for "$BOOT_END_RE" 300 && [[ $VM_MATCH == *"iscsi-target: ready:"* ]]; then
+if target_boot_result good 300; then
     timer_end boot-to-ready-good
-    info "good: $VM_MATCH"
-    pass "good: iscsi-target reports ready"
     good_ok=1
 else
-    fail "good: no 'iscsi-target: ready:' line (got: ${VM_MATCH:-nothing})"
-    vm_dump_console 80
     good_ok=0
 fi
 

@@ -62,19 +62,8 @@ boot_target() { # NAME [EXTRA_CMDLINE]
         --disk "$RUN_DIR/ext4.img,serial=itgt-ext4" \
         --disk "$RUN_DIR/raw32.img,serial=itgt-raw32" \
         --net "user,restrict=on,hostfwd=tcp:127.0.0.1:$PORT-:3260"
-    if vm_wait_for "$BOOT_END_RE" 300; then
-        timer_end "boot-to-ready-$1"
-        info "console: $VM_MATCH"
-        if [[ $VM_MATCH == *"iscsi-target: ready:"* ]]; then
-            pass "$1: iscsi-target reports ready"
-            return 0
-        fi
-        fail "$1: iscsi-target reported an error: $VM_MATCH"
-    else
-        fail "$1: no 'iscsi-target: ready:' line within 300 s"
-    fi
-    vm_dump_console 80
-    return 1
+    target_boot_result "$1" 300 || return 1
+    timer_end "boot-to-ready-$1"
 }
 
 url() { echo "iscsi://$CHAP_USER%$CHAP_PASS@127.0.0.1:$PORT/$TGT/$1"; }
