@@ -71,5 +71,8 @@ int main(int argc, char** argv) {
   } catch (const std::exception& e) {
     print_error(std::string("internal error: ") + e.what());
     return 1;
+  } catch (...) {
+    print_error("internal error: unexpected failure");
+    return 1;
   }
 }
