@@ -14,6 +14,7 @@
 #include "cpio_newc.h"
 #include "error.h"
 #include "file_io.h"
+#include "iso_menu.h"
 #include "machine_facts.h"
 
 namespace iscsi_target {
@@ -35,8 +36,12 @@ BootConfig load_config(const BootPaths& paths) {
   return config;
 }
 
-ChapCredentials chap_for(const BootConfig& config, const BootPaths& paths) {
+ChapCredentials chap_for(const BootConfig& config, const BootPaths& paths, std::vector<std::string>& messages) {
   ChapCredentials chap = load_or_create_chap_secrets(paths.secrets, config.mutual_chap, "iscsi-target-boot: warning: ");
+  if (config.mutual_chap && !chap.mutual())
+    messages.push_back("warning: mutual_chap = yes, but " + paths.secrets.string() +
+                       " has no mutual credentials (made while it was off): the target does not prove itself. Delete the file "
+                       "and run kernel-install add again to make new ones (then the ISO must be written again).");
   if (config.legacy_chap_username && config.legacy_chap_password)  // the shell original's one-way pair
     chap.userid = *config.legacy_chap_username, chap.password = *config.legacy_chap_password;
   if (!config.mutual_chap) chap.mutual_userid.clear(), chap.mutual_password.clear();
@@ -99,8 +104,30 @@ std::optional<std::string> restore_kernel_entry_options(const fs::path& entry_fi
   return "restored the machine's own options in " + entry_file.string() + " (it had the initiator's: " + leaked + ")";
 }
 
+// One line of text for every menu: a control character (a tab or newline from os-release) becomes a space.
 std::string entry_title(const std::string& kver, const std::string& pretty_name) {
-  return "iSCSI Target (" + kver + ") " + pretty_name;
+  std::string title = "iSCSI Target (" + kver + ") " + pretty_name;
+  for (char& c : title)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+  return title;
+}
+
+// The options as GRUB script words: each kernel word single-quoted, so `$`, `;`, `#`, `{` or `"` in a
+// setting stay text for GRUB and reach the kernel as written (GRUB re-quotes a word with spaces for it).
+std::string grub_words(const std::string& options) {
+  std::string out;
+  for (const auto& word : kernel_cmdline_words(options)) out += (out.empty() ? "" : " ") + grub_quote(word);
+  return out;
+}
+
+// Refused at install time rather than in a boot loader: what cannot pass through GRUB and the kernel unchanged.
+std::string checked_options(const std::string& options) {
+  try {
+    kernel_cmdline_words(options);
+  } catch (const Error& e) {
+    throw Error(std::string("the iSCSI Target entry's options (the system's command line + target_cmdline): ") + e.what());
+  }
+  return options;
 }
 
 // Where this kernel and its initramfs are: as the boot loader names them (BLS) and as files here.
@@ -148,7 +175,7 @@ BootSettings derive_settings(const KernelInstallContext& ctx, const BootPaths& p
   const SystemFacts probed = probe_system(paths.probe, kernel.bls ? std::optional(kernel.kernel_entry.options()) : std::nullopt, ctx.conf_root);
   const FactsChoice machine = choose_machine_facts(probed, read_text_or_empty(paths.probe.proc / "cmdline"), machine_facts_file(paths),
                                                    !config.devices.empty() && config.nic.has_value());
-  BootSettings settings = derive_boot_settings(config, machine.facts, chap_for(config, paths));
+  BootSettings settings = derive_boot_settings(config, machine.facts, chap_for(config, paths, result.messages));
   make_private_dir(paths.state_dir);
   if (machine.save) write_file_atomic(machine_facts_file(paths), machine_facts_json(machine.facts), 0600);
   if (machine.over_iscsi) {
@@ -219,7 +246,7 @@ EntryKind write_target_entry(const KernelInstallContext& ctx, const BootPaths& p
     for (const auto& i : kernel.initrds) entry.lines.emplace_back("initrd", i.string());
     entry.lines.emplace_back("initrd", planned.secrets_initrd.string());
   }
-  entry.lines.emplace_back("options", target_options(settings));
+  entry.lines.emplace_back("options", checked_options(target_options(settings)));
   if (kernel.bls) {
     if (auto arch = kernel.kernel_entry.get("architecture")) entry.lines.emplace_back("architecture", *arch);
     write_file_atomic(planned.entry, entry.text(), 0644);  // loaders read it; it holds no secret
@@ -327,8 +354,11 @@ std::string grub_entry_records(const BootPaths& paths) {
     if (!linux_path || !fs::exists(*linux_path)) continue;  // kernel gone: no menu entry
     std::string initrds;
     for (const auto& i : r.paths("initrd")) initrds += (initrds.empty() ? "" : " ") + i;
-    out += r.get("version").value_or("") + "\t" + r.get("title").value_or("iSCSI Target") + "\t" + *linux_path + "\t" + initrds + "\t" +
-           r.options() + "\n";
+    const std::string kver = r.get("version").value_or("");
+    if (kver.empty() || kver.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.+~_-") != std::string::npos)
+      throw Error(file.string() + ": version '" + kver + "' is not a kernel version");
+    out += kver + "\t" + r.get("title").value_or("iSCSI Target") + "\t" + *linux_path + "\t" + initrds + "\t" +
+           grub_words(r.options()) + "\n";
   }
   return out;
 }

@@ -55,7 +55,8 @@ AddResult add_boot_artifacts(const KernelInstallContext& ctx, const BootPaths& p
 // Deletes the files `add` recorded for this kernel, nothing else. Returns the files removed.
 std::vector<std::filesystem::path> remove_boot_artifacts(const std::string& kver, const BootPaths& paths);
 
-// One tab-separated line per kernel with a GRUB record: KVER, title, kernel, initrds (space separated), options.
+// One tab-separated line per kernel with a GRUB record: KVER, title, kernel, initrds (space separated), and
+// the options as GRUB script words (each single-quoted): grub.d/42_iscsi-target prints them as they are.
 std::string grub_entry_records(const BootPaths& paths);
 
 }  // namespace iscsi_target

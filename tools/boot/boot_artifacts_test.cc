@@ -154,10 +154,33 @@ TEST_CASE("GRUB without BLS: a record the grub.d script turns into a menu entry"
   const std::string records = grub_entry_records(m.paths);
   CHECK(records.starts_with("6.1.0-56-amd64\tiSCSI Target (6.1.0-56-amd64) Debian GNU/Linux 12 (bookworm)\t" +
                             (m.paths.boot / "vmlinuz-6.1.0-56-amd64").string() + "\t"));
-  CHECK(records.find("iscsi-target-6.1.0-56-amd64.img\trd.systemd.unit=iscsi-target.target") != std::string::npos);
+  CHECK(records.find("iscsi-target-6.1.0-56-amd64.img\t'rd.systemd.unit=iscsi-target.target'") != std::string::npos);
   CHECK(m.isos.at(0).find("root=UUID=1111") != std::string::npos);
   fs::remove(m.paths.boot / "vmlinuz-6.1.0-56-amd64");
   CHECK(grub_entry_records(m.paths).empty());  // kernel gone: no menu entry
+}
+
+TEST_CASE("GRUB: options are GRUB words, so $ ; # { and quotes in a setting never become GRUB syntax") {
+  Machine m;
+  m.grub_kernel("6.1.0-56-amd64", "root=UUID=1111 ro");
+  std::ofstream(m.paths.config, std::ios::app) << "target_cmdline = acpi_osi=\"!Windows 2012\" x=$y;reboot #c } {\n";
+  auto ctx = m.ctx("6.1.0-56-amd64");
+  ctx.layout = "other";
+  add_boot_artifacts(ctx, m.paths, m.writers);
+  const std::string records = grub_entry_records(m.paths);
+  CHECK(records.find(" 'acpi_osi=!Windows 2012' 'x=$y;reboot' '#c' '}' '{'\n") != std::string::npos);
+  CHECK(std::count(records.begin(), records.end(), '\n') == 1);
+}
+
+TEST_CASE("options that cannot pass through GRUB unchanged are refused at install time, in one line") {
+  for (const char* bad : {"a='b c'", "a=\\x", "acpi_osi=\"!Windows 2012"}) {
+    Machine m;
+    m.bls_kernel("6.1.0-56-amd64");
+    std::ofstream(m.paths.config, std::ios::app) << "target_cmdline = " << bad << "\n";
+    CHECK_THROWS_WITH(add_boot_artifacts(m.ctx("6.1.0-56-amd64"), m.paths, m.writers),
+                      Catch::Contains("the iSCSI Target entry's options") && !Catch::Contains("\n"));
+    CHECK_FALSE(fs::exists(m.paths.boot / "loader/entries/0123456789abcdef0123456789abcdef-6.1.0-56-amd64-iscsi-target.conf"));
+  }
 }
 
 TEST_CASE("bad settings throw one line and create nothing") {
@@ -280,4 +303,16 @@ TEST_CASE("BLS: a new kernel's entry that kernel-install filled from the initiat
   CHECK(ours.options().find("52:54:00:aa:bb:cc") != std::string::npos);
   CHECK(std::any_of(result.messages.begin(), result.messages.end(), [](const std::string& s) { return s.starts_with("restored the machine's own options"); }));
   CHECK_FALSE(target_entry.empty());
+}
+
+TEST_CASE("mutual_chap = yes with a secrets file made without mutual credentials: a warning, not silence") {
+  Machine m;
+  m.bls_kernel("6.1.0-56-amd64");
+  std::ofstream(m.paths.config, std::ios::app) << "mutual_chap = no\n";
+  add_boot_artifacts(m.ctx("6.1.0-56-amd64"), m.paths, m.writers);
+  std::ofstream(m.paths.config) << "devices = /dev/disk/by-id/virtio-root\nmutual_chap = yes\n";
+  const AddResult again = add_boot_artifacts(m.ctx("6.1.0-56-amd64"), m.paths, m.writers);
+  CHECK(std::any_of(again.messages.begin(), again.messages.end(), [&](const std::string& s) {
+    return s.starts_with("warning: mutual_chap = yes, but " + m.paths.secrets.string() + " has no mutual credentials");
+  }));
 }

@@ -42,7 +42,9 @@ std::string machine_facts_json(const SystemFacts& facts) {
                     {"wired_nics", nics},
                     {"cmdline", facts.cmdline},
                     {"cmdline_source", facts.cmdline_source}};
-  return doc.dump(2) + "\n";
+  // A command line is bytes, not necessarily UTF-8 (JSON's only encoding): invalid sequences become U+FFFD
+  // rather than an exception that would fail the kernel installation.
+  return doc.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
 SystemFacts parse_machine_facts(const std::string& text, const std::string& origin) {

@@ -88,3 +88,14 @@ TEST_CASE("booted over iSCSI without saved facts: an error unless the config nam
   CHECK(c.facts.wired_nics.empty());
   CHECK_FALSE(c.save);
 }
+
+TEST_CASE("a command line that is not UTF-8 is saved (invalid bytes replaced), not a crash") {
+  SystemFacts facts;
+  facts.root_disks = {"/dev/vda"};
+  facts.cmdline = std::string("root=/dev/vda1 quiet label=\xff\xfe caf\xc3\xa9");
+  facts.cmdline_source = "/proc/cmdline";
+  const std::string text = machine_facts_json(facts);
+  const SystemFacts back = parse_machine_facts(text, "facts.json");
+  CHECK(back.cmdline == "root=/dev/vda1 quiet label=\xef\xbf\xbd\xef\xbf\xbd caf\xc3\xa9");
+  CHECK(back.root_disks == facts.root_disks);
+}

@@ -47,6 +47,15 @@ T field_or(const json& j, const char* key, T fallback, const std::string& where)
   return j.contains(key) && !j.at(key).is_null() ? field<T>(j, key, where) : fallback;
 }
 
+// Names become configfs directory and link names: each must be exactly one path component, or a restore
+// could create or link objects outside the LIO tree ("../../..").
+std::string path_component(const std::string& name, const std::string& where) {
+  const bool bad_char = std::any_of(name.begin(), name.end(), [](unsigned char c) { return c == '/' || c < 0x20 || c == 0x7f; });
+  if (name.empty() || name == "." || name == ".." || bad_char || name.size() > 255)
+    throw Error(where + ": '" + name + "' is not a single configfs name (no '/', '.', '..' or control characters)");
+  return name;
+}
+
 const json& array_or_empty(const json& j, const char* key) {
   static const json empty = json::array();
   return j.contains(key) && j.at(key).is_array() ? j.at(key) : empty;
@@ -102,8 +111,9 @@ LioConfig lio_from_saveconfig(const json& j) {
     const std::string where = "storage_objects[" + std::to_string(i) + "]";
     const auto& s = sos[i];
     StorageObject so;
-    so.name = field<std::string>(s, "name", where);
+    so.name = path_component(field<std::string>(s, "name", where), where + ".name");
     so.plugin = field<std::string>(s, "plugin", where);
+    if (so.plugin != "block" && so.plugin != "fileio") throw Error(where + ".plugin: '" + so.plugin + "' is not supported (block and fileio are)");
     so.dev = field<std::string>(s, "dev", where);
     so.wwn = field_or<std::string>(s, "wwn", "", where);
     so.readonly = field_or<bool>(s, "readonly", false, where);
@@ -116,7 +126,7 @@ LioConfig lio_from_saveconfig(const json& j) {
   for (size_t i = 0; i < targets.size(); ++i) {
     const std::string where = "targets[" + std::to_string(i) + "]";
     Target target;
-    target.wwn = field<std::string>(targets[i], "wwn", where);
+    target.wwn = path_component(field<std::string>(targets[i], "wwn", where), where + ".wwn");
     target.fabric = field_or<std::string>(targets[i], "fabric", "iscsi", where);
     const auto& tpgs = array_or_empty(targets[i], "tpgs");
     for (size_t k = 0; k < tpgs.size(); ++k) {
@@ -130,6 +140,8 @@ LioConfig lio_from_saveconfig(const json& j) {
       for (const auto& l : array_or_empty(g, "luns"))
         tpg.luns.push_back({field<unsigned>(l, "index", tw + ".luns"), field<std::string>(l, "storage_object", tw + ".luns"),
                             field_or<std::string>(l, "alias", "", tw + ".luns")});
+      for (const auto& lun : tpg.luns)
+        if (!lun.alias.empty()) path_component(lun.alias, tw + ".luns.alias");
       for (const auto& p : array_or_empty(g, "portals")) {
         auto address = field<std::string>(p, "ip_address", tw + ".portals");
         auto port = field_or<unsigned>(p, "port", 3260, tw + ".portals");
@@ -139,7 +151,7 @@ LioConfig lio_from_saveconfig(const json& j) {
       for (const auto& a : array_or_empty(g, "node_acls")) {
         const std::string aw = tw + ".node_acls";
         NodeAcl acl;
-        acl.node_wwn = field<std::string>(a, "node_wwn", aw);
+        acl.node_wwn = path_component(field<std::string>(a, "node_wwn", aw), aw + ".node_wwn");
         acl.attributes = attributes_from_json(a.value("attributes", json()), aw + ".attributes");
         acl.chap_userid = field_or<std::string>(a, "chap_userid", "", aw);
         acl.chap_password = field_or<std::string>(a, "chap_password", "", aw);

@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 #include <fstream>
+#include <functional>
 
 #include "error.h"
 #include "saveconfig.h"
@@ -70,4 +71,22 @@ TEST_CASE("malformed saveconfig names the JSON path") {
   CHECK_THROWS_WITH(lio_from_saveconfig(json::parse(R"({"targets":[{"wwn":"iqn.2024-01.a:b","tpgs":[{"luns":[{"index":"zero","storage_object":"/b"}]}]}]})")),
                     Catch::Contains("targets[0].tpgs[0].luns.index: wrong type"));
   CHECK_THROWS_AS(lio_from_saveconfig(json::array()), Error);
+}
+
+TEST_CASE("every name in a saveconfig must be one configfs name: nothing outside the LIO tree") {
+  const json original = load("targetcli-saveconfig.json");
+  auto refused = [&](const std::function<void(json&)>& change, const std::string& where) {
+    json j = original;
+    change(j);
+    CHECK_THROWS_WITH(lio_from_saveconfig(j), Catch::Contains(where) && Catch::Contains("not a single configfs name"));
+  };
+  refused([](json& j) { j["storage_objects"][0]["name"] = "../../../../tmp/x"; }, "storage_objects[0].name");
+  refused([](json& j) { j["storage_objects"][0]["name"] = ".."; }, "storage_objects[0].name");
+  refused([](json& j) { j["targets"][0]["wwn"] = "iqn.2024-01.org.example:a/../../b"; }, "targets[0].wwn");
+  refused([](json& j) { j["targets"][0]["tpgs"][0]["node_acls"][0]["node_wwn"] = "../x"; }, "node_acls.node_wwn");
+  refused([](json& j) { j["targets"][0]["tpgs"][0]["luns"][0]["alias"] = "a/b"; }, "luns.alias");
+  refused([](json& j) { j["storage_objects"][0]["name"] = std::string("a\nb"); }, "storage_objects[0].name");
+  json j = original;
+  j["storage_objects"][0]["plugin"] = "pscsi";
+  CHECK_THROWS_WITH(lio_from_saveconfig(j), Catch::Contains("storage_objects[0].plugin: 'pscsi' is not supported"));
 }
