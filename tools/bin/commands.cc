@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -113,6 +114,42 @@ std::string local_addresses() {
   return out;
 }
 
+// SIGTERM (a shutdown), SIGINT, SIGHUP and SIGQUIT wait while configfs is being changed, so an apply either
+// completes or rolls back; a signal that came meanwhile takes effect right after. SIGKILL cannot wait: the
+// next start or stop clears what it left (clear_unfinished_start).
+class SignalsDeferred {
+ public:
+  SignalsDeferred() {
+    sigset_t deferred;
+    sigemptyset(&deferred);
+    for (int signal : {SIGTERM, SIGINT, SIGHUP, SIGQUIT}) sigaddset(&deferred, signal);
+    sigprocmask(SIG_BLOCK, &deferred, &previous_);
+  }
+  ~SignalsDeferred() { sigprocmask(SIG_SETMASK, &previous_, nullptr); }
+  SignalsDeferred(const SignalsDeferred&) = delete;
+  SignalsDeferred& operator=(const SignalsDeferred&) = delete;
+
+ private:
+  sigset_t previous_{};
+};
+
+// A start killed half way (SIGKILL, power cut of the tool only) leaves backstores, or a target whose TPG was
+// never enabled: nothing serves them, but iblock holds the disks open exclusively, so a new start would fail
+// with EBUSY. A target with an enabled TPG is serving and is left alone.
+void clear_unfinished_start(ConfigFs& configfs, const std::string& iqn) {
+  const LioConfig current = read_lio_config(configfs, /*with_secrets=*/false);
+  for (const auto& target : current.targets)
+    for (const auto& tpg : target.tpgs)
+      if (tpg.enable)
+        throw Error("target " + target.wwn + " is already serving from " + configfs.path(lio_paths::target(target.wwn)).string() +
+                    (target.wwn == iqn ? "" : " (another IQN)") + " (run 'iscsi-target stop' first)");
+  if (current.targets.empty() && current.storage_objects.empty()) return;
+  warn("clearing what an unfinished start left in " + configfs.path("target").string() + " (" +
+       std::to_string(current.storage_objects.size()) + " backstore(s), " + std::to_string(current.targets.size()) +
+       " target(s) without an enabled TPG)");
+  if (!teardown_lio(configfs, warn)) throw Error("cannot clear what an unfinished start left in " + configfs.path("target").string());
+}
+
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
@@ -129,14 +166,15 @@ int cmd_start(const Options& o) {
     const TargetSettings settings = settings_from_cmdline(cmdline, default_iqn(o));
     if (o.real_system()) prepare_kernel();
     ConfigFs configfs(o.configfs_root);
-    if (configfs.exists(lio_paths::target(settings.iqn)))
-      throw Error("target " + settings.iqn + " already exists in " + configfs.path(lio_paths::target(settings.iqn)).string() +
-                  " (run 'iscsi-target stop' first)");
+    clear_unfinished_start(configfs, settings.iqn);
     std::vector<BlockDevice> devices;
     for (const auto& spec : settings.device_specs)
       devices.push_back(resolve_block_device(keys::dev, spec, std::chrono::seconds(settings.device_wait_seconds)));
     const LioConfig config = plan_lio_config(settings, devices);
-    apply_lio_config(configfs, config, warn);
+    {
+      const SignalsDeferred signals_deferred;
+      apply_lio_config(configfs, config, warn);
+    }
     forget_error(o);
     std::ostringstream summary;
     summary << "ready: " << settings.iqn << " on " << settings.portal.configfs_name() << ", " << devices.size() << " LUN(s):";
@@ -198,6 +236,7 @@ int cmd_restore(const Options& o) {
   }
   if (o.real_system()) prepare_kernel();
   ConfigFs configfs(o.configfs_root);
+  const SignalsDeferred signals_deferred;
   apply_lio_config(configfs, config, warn);
   print_info("restored " + std::to_string(config.storage_objects.size()) + " storage object(s) and " +
              std::to_string(config.targets.size()) + " target(s) from " + file);
