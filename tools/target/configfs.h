@@ -22,7 +22,6 @@ class ConfigFs {
   explicit ConfigFs(std::filesystem::path root) : root_(std::move(root)) {}
   ConfigFs(std::filesystem::path root, Options options) : root_(std::move(root)), options_(options) {}
 
-  const std::filesystem::path& root() const { return root_; }
   std::filesystem::path path(const std::string& rel) const { return root_ / rel; }
 
   bool exists(const std::string& rel) const;

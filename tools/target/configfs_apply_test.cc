@@ -1,10 +1,12 @@
 #include <catch2/catch.hpp>
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 
 #include "error.h"
 #include "scratch_dir.h"
-#include "lio.h"
+#include "lio_apply.h"
+#include "lio_read.h"
 #include "settings.h"
 #include "target_plan.h"
 #include "unit_serial.h"
@@ -135,6 +137,40 @@ TEST_CASE("read back what was applied") {
   const auto without = read_lio_config(configfs, false);
   CHECK(without.targets[0].tpgs[0].node_acls[0].chap_password.empty());
   CHECK(without.targets[0].tpgs[0].node_acls[0].chap_userid == "user");
+}
+
+TEST_CASE("read keeps block and fileio backstores; teardown removes every kind") {
+  ScratchDir dir("fake-configfs");
+  // Made as the kernel shows them, not through apply: a fileio object with its info text and a ramdisk.
+  auto kernel_file = [&](const std::string& rel, const std::string& text) {
+    fs::create_directories((dir.path / rel).parent_path());
+    std::ofstream(dir.path / rel) << text;
+  };
+  kernel_file("target/core/fileio_0/hba_info", "HBA Index: 1 plugin: fileio version: v5.0\n");
+  kernel_file("target/core/fileio_0/img/udev_path", "/srv/img\n");
+  kernel_file("target/core/fileio_0/img/enable", "1\n");
+  kernel_file("target/core/fileio_0/img/wwn/vpd_unit_serial", "T10 VPD Unit Serial Number: abc\n");
+  kernel_file("target/core/fileio_0/img/info",
+              "Status: ACTIVATED  Max Queue Depth: 128  SectorSize: 512  HwMaxSectors: 16384\n"
+              "        TCM FILEIO ID: 0        File: /srv/img  Size: 1073741824  Mode: Buffered-WCE Async: 0\n");
+  kernel_file("target/core/rd_mcp_0/ram/udev_path", "\n");
+  kernel_file("target/core/rd_mcp_0/ram/enable", "1\n");
+  kernel_file("target/core/alua/lio_version", "x\n");
+
+  ConfigFs configfs(dir.path, {.emulate = true});
+  const auto read = read_lio_config(configfs, false);
+  REQUIRE(read.storage_objects.size() == 1);
+  const auto& so = read.storage_objects[0];
+  CHECK(so.saveconfig_path() == "/backstores/fileio/img");
+  CHECK(so.dev == "/srv/img");
+  CHECK(so.wwn == "abc");
+  CHECK(so.size == 1073741824);  // the file's size, not SectorSize
+  CHECK(so.write_back);
+
+  REQUIRE(teardown_lio(configfs, [](const std::string& w) { FAIL(w); }));
+  CHECK(configfs.log() == std::vector<std::string>{"rmdir target/core/fileio_0/img", "rmdir target/core/fileio_0",
+                                                   "rmdir target/core/rd_mcp_0/ram", "rmdir target/core/rd_mcp_0"});
+  CHECK(configfs.list("target/core") == std::vector<std::string>{"alua"});
 }
 
 TEST_CASE("two specs naming one device are refused") {

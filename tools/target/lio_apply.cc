@@ -1,11 +1,13 @@
 // Bring-up and teardown order follow rtslib-fb (root.py restore / clear_existing).
+#include "lio_apply.h"
+
 #include <sys/stat.h>
 
-#include <regex>
+#include <map>
 
 #include "error.h"
+#include "lio_paths.h"
 #include "text.h"
-#include "lio.h"
 
 namespace iscsi_target {
 
@@ -21,90 +23,88 @@ void write_attribute(ConfigFsTransaction& tx, const ConfigFs& fs, const std::str
   tx.write(rel, value);
 }
 
+// The lowest index whose HBA directory does not exist yet; each backstore gets an HBA of its own, as with rtslib.
 unsigned free_hba_index(const ConfigFs& fs, const std::string& prefix) {
   unsigned index = 0;
   while (fs.exists(lio_paths::hba(prefix, index))) ++index;
   return index;
 }
 
-std::string storage_object_by_saveconfig_path(const LioConfig& config, const std::string& path,
-                                              const std::map<std::string, std::string>& dirs) {
+// The HBA prefix of a backstore kind apply can configure (the control strings below are per kind).
+std::string supported_hba_prefix(const StorageObject& so) {
+  if (so.plugin != "block" && so.plugin != "fileio")
+    throw Error("storage object " + so.name + ": unsupported plugin '" + so.plugin + "' (block and fileio are)");
+  return *lio_paths::hba_prefix_for_plugin(so.plugin);
+}
+
+using StorageObjectDirs = std::map<std::string, lio_paths::StorageObjectDir>;  // saveconfig path -> configfs dir
+
+const lio_paths::StorageObjectDir& storage_object_by_saveconfig_path(const std::string& path, const StorageObjectDirs& dirs) {
   auto found = dirs.find(path);
   if (found == dirs.end()) throw Error("LUN refers to unknown storage object " + path);
-  (void)config;
   return found->second;
 }
 
-void apply_storage_object(ConfigFsTransaction& tx, ConfigFs& fs, const StorageObject& so, const std::string& dir) {
-  tx.mkdir_if_missing(dir.substr(0, dir.rfind('/')));
-  tx.mkdir(dir);
+void apply_storage_object(ConfigFsTransaction& tx, ConfigFs& fs, const StorageObject& so, const std::string& hba_dir,
+                          const lio_paths::StorageObjectDir& dir) {
+  tx.mkdir_if_missing(hba_dir);
+  tx.mkdir(dir.dir);
   if (so.plugin == "block") {
-    tx.write(dir + "/udev_path", so.dev);
-    tx.write(dir + "/control", "udev_path=" + so.dev);
-    tx.write(dir + "/control", std::string("readonly=") + (so.readonly ? "1" : "0"));
-  } else if (so.plugin == "fileio") {
-    tx.write(dir + "/udev_path", so.dev);
-    tx.write(dir + "/control", "fd_dev_name=" + so.dev + ",fd_dev_size=" + std::to_string(so.size));
-    if (so.write_back) tx.write(dir + "/control", "fd_buffered_io=1");
+    tx.write(dir.udev_path(), so.dev);
+    tx.write(dir.control(), "udev_path=" + so.dev);
+    tx.write(dir.control(), std::string("readonly=") + (so.readonly ? "1" : "0"));
   } else {
-    throw Error("storage object " + so.name + ": unsupported plugin '" + so.plugin + "' (block and fileio are)");
+    tx.write(dir.udev_path(), so.dev);
+    tx.write(dir.control(), "fd_dev_name=" + so.dev + ",fd_dev_size=" + std::to_string(so.size));
+    if (so.write_back) tx.write(dir.control(), "fd_buffered_io=1");
   }
-  tx.write(dir + "/enable", "1");
+  tx.write(dir.enable(), "1");
   // LIO answers VPD pages 0x80/0x83 only once a serial is set, and refuses to change it after export.
-  if (!so.wwn.empty()) tx.write(dir + "/wwn/vpd_unit_serial", so.wwn);
-  for (const auto& [name, value] : so.attributes) write_attribute(tx, fs, dir + "/attrib/" + name, value);
+  if (!so.wwn.empty()) tx.write(dir.vpd_unit_serial(), so.wwn);
+  for (const auto& [name, value] : so.attributes) write_attribute(tx, fs, dir.attrib(name), value);
 }
 
-void apply_acl(ConfigFsTransaction& tx, ConfigFs& fs, const std::string& tpg, const NodeAcl& acl,
+void apply_acl(ConfigFsTransaction& tx, ConfigFs& fs, const lio_paths::TpgDir& tpg, const NodeAcl& acl,
                const std::map<unsigned, std::string>& lun_links) {
-  const std::string dir = tpg + "/acls/" + acl.node_wwn;
-  tx.mkdir(dir);
+  const lio_paths::AclDir dir = tpg.acl(acl.node_wwn);
+  tx.mkdir(dir.dir);
   // CHAP values are exact bytes: a trailing newline makes every login fail (CHAP_N values do not match).
-  if (!acl.chap_userid.empty()) tx.write(dir + "/auth/userid", acl.chap_userid);
-  if (!acl.chap_password.empty()) tx.write(dir + "/auth/password", acl.chap_password);
-  if (!acl.chap_mutual_userid.empty()) tx.write(dir + "/auth/userid_mutual", acl.chap_mutual_userid);
-  if (!acl.chap_mutual_password.empty()) tx.write(dir + "/auth/password_mutual", acl.chap_mutual_password);
-  for (const auto& [name, value] : acl.attributes) write_attribute(tx, fs, dir + "/attrib/" + name, value);
+  if (!acl.chap_userid.empty()) tx.write(dir.auth_userid(), acl.chap_userid);
+  if (!acl.chap_password.empty()) tx.write(dir.auth_password(), acl.chap_password);
+  if (!acl.chap_mutual_userid.empty()) tx.write(dir.auth_userid_mutual(), acl.chap_mutual_userid);
+  if (!acl.chap_mutual_password.empty()) tx.write(dir.auth_password_mutual(), acl.chap_mutual_password);
+  for (const auto& [name, value] : acl.attributes) write_attribute(tx, fs, dir.attrib(name), value);
   for (const auto& mapped : acl.mapped_luns) {
     auto link = lun_links.find(mapped.tpg_lun);
     if (link == lun_links.end())
       throw Error("ACL " + acl.node_wwn + ": mapped LUN " + std::to_string(mapped.index) + " refers to missing TPG LUN " +
                   std::to_string(mapped.tpg_lun));
-    const std::string mdir = dir + "/lun_" + std::to_string(mapped.index);
-    tx.mkdir(mdir);
-    tx.symlink(tpg + "/lun/lun_" + std::to_string(mapped.tpg_lun), mdir + "/" + link->second);
-    tx.write(mdir + "/write_protect", mapped.write_protect ? "1" : "0");
+    const lio_paths::MappedLunDir mdir = dir.mapped_lun(mapped.index);
+    tx.mkdir(mdir.dir);
+    tx.symlink(tpg.lun(mapped.tpg_lun).dir, mdir.link(link->second));
+    tx.write(mdir.write_protect(), mapped.write_protect ? "1" : "0");
   }
 }
 
-void apply_tpg(ConfigFsTransaction& tx, ConfigFs& fs, const std::string& iqn, const Tpg& tpg,
-               const std::map<std::string, std::string>& so_dirs, const LioConfig& config) {
-  const std::string dir = lio_paths::tpg(iqn, tpg.tag);
-  tx.mkdir(dir);
-  for (const auto& [name, value] : tpg.attributes) write_attribute(tx, fs, dir + "/attrib/" + name, value);
-  for (const auto& [name, value] : tpg.parameters) write_attribute(tx, fs, dir + "/param/" + name, value);
-  std::map<unsigned, std::string> lun_links;
+void apply_tpg(ConfigFsTransaction& tx, ConfigFs& fs, const std::string& iqn, const Tpg& tpg, const StorageObjectDirs& so_dirs) {
+  const lio_paths::TpgDir dir = lio_paths::tpg(iqn, tpg.tag);
+  tx.mkdir(dir.dir);
+  for (const auto& [name, value] : tpg.attributes) write_attribute(tx, fs, dir.attrib(name), value);
+  for (const auto& [name, value] : tpg.parameters) write_attribute(tx, fs, dir.param(name), value);
+  std::map<unsigned, std::string> lun_links;  // TPG LUN index -> alias, the name mapped LUN links take too
   for (const auto& lun : tpg.luns) {
-    const std::string ldir = dir + "/lun/lun_" + std::to_string(lun.index);
+    const lio_paths::LunDir ldir = dir.lun(lun.index);
     const std::string alias = lun.alias.empty() ? "lun" + std::to_string(lun.index) : lun.alias;
-    tx.mkdir(ldir);
-    tx.symlink(storage_object_by_saveconfig_path(config, lun.storage_object, so_dirs), ldir + "/" + alias);
+    tx.mkdir(ldir.dir);
+    tx.symlink(storage_object_by_saveconfig_path(lun.storage_object, so_dirs).dir, ldir.link(alias));
     lun_links[lun.index] = alias;
   }
-  for (const auto& portal : tpg.portals) tx.mkdir(dir + "/np/" + portal.configfs_name());
+  for (const auto& portal : tpg.portals) tx.mkdir(dir.np(portal.configfs_name()));
   for (const auto& acl : tpg.node_acls) apply_acl(tx, fs, dir, acl, lun_links);
-  if (tpg.enable) tx.write_with_undo(dir + "/enable", "1", "0");
-}
-
-bool is_iscsi_name(const std::string& name) {
-  return name.starts_with("iqn.") || name.starts_with("eui.") || name.starts_with("naa.");
+  if (tpg.enable) tx.write_with_undo(dir.enable(), "1", "0");
 }
 
 }  // namespace
-
-std::string storage_object_path(const StorageObject& so, unsigned hba_index) {
-  return lio_paths::hba(so.configfs_hba_prefix(), hba_index) + "/" + so.name;
-}
 
 void apply_lio_config(ConfigFs& fs, const LioConfig& config, const Warn& warn) {
   for (const auto& target : config.targets)
@@ -113,18 +113,20 @@ void apply_lio_config(ConfigFs& fs, const LioConfig& config, const Warn& warn) {
         for (const auto* secret : {&acl.chap_password, &acl.chap_mutual_password}) fs.mask_in_log(*secret);
 
   ConfigFsTransaction tx(fs, warn);
-  std::map<std::string, std::string> so_dirs;  // saveconfig path -> configfs dir
+  StorageObjectDirs so_dirs;
   for (const auto& so : config.storage_objects) {
     if (so_dirs.count(so.saveconfig_path())) throw Error("storage object " + so.saveconfig_path() + " defined twice");
-    const std::string dir = storage_object_path(so, free_hba_index(fs, so.configfs_hba_prefix()));
-    apply_storage_object(tx, fs, so, dir);
-    so_dirs[so.saveconfig_path()] = dir;
+    const std::string prefix = supported_hba_prefix(so);
+    const std::string hba_dir = lio_paths::hba(prefix, free_hba_index(fs, prefix));
+    const lio_paths::StorageObjectDir dir = lio_paths::storage_object(hba_dir, so.name);
+    apply_storage_object(tx, fs, so, hba_dir, dir);
+    so_dirs.emplace(so.saveconfig_path(), dir);
   }
   if (!config.targets.empty()) tx.mkdir_if_missing(lio_paths::iscsi());
   for (const auto& target : config.targets) {
     if (target.fabric != "iscsi") throw Error("target " + target.wwn + ": fabric '" + target.fabric + "' is not supported (iscsi is)");
     tx.mkdir(lio_paths::target(target.wwn));
-    for (const auto& tpg : target.tpgs) apply_tpg(tx, fs, target.wwn, tpg, so_dirs, config);
+    for (const auto& tpg : target.tpgs) apply_tpg(tx, fs, target.wwn, tpg, so_dirs);
   }
   tx.commit();
 }
@@ -140,41 +142,48 @@ bool teardown_lio(ConfigFs& fs, const Warn& warn) {
     }
   };
   for (const auto& iqn : fs.list(lio_paths::iscsi())) {
-    if (!is_iscsi_name(iqn)) continue;
-    const std::string target = lio_paths::target(iqn);
-    for (const auto& tpgt : fs.list(target)) {
-      if (!tpgt.starts_with("tpgt_")) continue;
-      const std::string tpg = target + "/" + tpgt;
+    if (!lio_paths::is_target_name(iqn)) continue;
+    for (const auto& tpgt : fs.list(lio_paths::target(iqn))) {
+      const auto tag = lio_paths::parse_tpgt_name(tpgt);
+      if (!tag) continue;
+      const lio_paths::TpgDir tpg = lio_paths::tpg(iqn, *tag);
       // Disabling first ends sessions so LUNs can go; configfs refuses to remove groups that hold links.
-      if (fs.read(tpg + "/enable").value_or("0").starts_with("1")) attempt([&] { fs.write(tpg + "/enable", "0"); });
-      for (const auto& acl : fs.list(tpg + "/acls")) {
-        const std::string adir = tpg + "/acls/" + acl;
-        for (const auto& mapped : fs.list(adir)) {
-          if (!mapped.starts_with("lun_")) continue;
-          for (const auto& link : fs.list(adir + "/" + mapped))
-            if (fs.read_link(adir + "/" + mapped + "/" + link)) attempt([&] { fs.unlink(adir + "/" + mapped + "/" + link); });
-          attempt([&] { fs.rmdir(adir + "/" + mapped); });
+      if (fs.read(tpg.enable()).value_or("0").starts_with("1")) attempt([&] { fs.write(tpg.enable(), "0"); });
+      for (const auto& initiator : fs.list(tpg.acls_dir())) {
+        const lio_paths::AclDir acl = tpg.acl(initiator);
+        for (const auto& entry : fs.list(acl.dir)) {
+          const auto index = lio_paths::parse_lun_name(entry);
+          if (!index) continue;
+          const lio_paths::MappedLunDir mapped = acl.mapped_lun(*index);
+          for (const auto& link : fs.list(mapped.dir))
+            if (fs.read_link(mapped.link(link))) attempt([&] { fs.unlink(mapped.link(link)); });
+          attempt([&] { fs.rmdir(mapped.dir); });
         }
-        attempt([&] { fs.rmdir(adir); });
+        attempt([&] { fs.rmdir(acl.dir); });
       }
-      for (const auto& lun : fs.list(tpg + "/lun")) {
-        const std::string ldir = tpg + "/lun/" + lun;
-        for (const auto& link : fs.list(ldir))
-          if (fs.read_link(ldir + "/" + link)) attempt([&] { fs.unlink(ldir + "/" + link); });
-        attempt([&] { fs.rmdir(ldir); });
+      for (const auto& entry : fs.list(tpg.lun_dir())) {
+        const auto index = lio_paths::parse_lun_name(entry);
+        if (!index) continue;
+        const lio_paths::LunDir lun = tpg.lun(*index);
+        for (const auto& link : fs.list(lun.dir))
+          if (fs.read_link(lun.link(link))) attempt([&] { fs.unlink(lun.link(link)); });
+        attempt([&] { fs.rmdir(lun.dir); });
       }
-      for (const auto& np : fs.list(tpg + "/np")) attempt([&] { fs.rmdir(tpg + "/np/" + np); });
-      attempt([&] { fs.rmdir(tpg); });
+      for (const auto& np : fs.list(tpg.np_dir())) attempt([&] { fs.rmdir(tpg.np(np)); });
+      attempt([&] { fs.rmdir(tpg.dir); });
     }
-    attempt([&] { fs.rmdir(target); });
+    attempt([&] { fs.rmdir(lio_paths::target(iqn)); });
   }
-  static const std::regex hba_name(R"((iblock|fileio|pscsi|rd_mcp|user)_[0-9]+)");
-  for (const auto& hba : fs.list("target/core")) {
-    if (!std::regex_match(hba, hba_name)) continue;
-    const std::string hdir = "target/core/" + hba;
-    for (const auto& so : fs.list(hdir))
-      if (fs.exists(hdir + "/" + so + "/enable") || fs.exists(hdir + "/" + so + "/udev_path")) attempt([&] { fs.rmdir(hdir + "/" + so); });
-    attempt([&] { fs.rmdir(hdir); });
+  // Every LIO backstore kind, not just the ones apply creates: stop leaves no backstore behind.
+  for (const auto& name : fs.list(lio_paths::core())) {
+    const auto hba = lio_paths::parse_hba_dir_name(name);
+    if (!hba) continue;
+    const std::string hba_dir = lio_paths::hba(hba->prefix, hba->index);
+    for (const auto& entry : fs.list(hba_dir)) {
+      const lio_paths::StorageObjectDir so = lio_paths::storage_object(hba_dir, entry);
+      if (fs.exists(so.enable()) || fs.exists(so.udev_path())) attempt([&] { fs.rmdir(so.dir); });
+    }
+    attempt([&] { fs.rmdir(hba_dir); });
   }
   return ok;
 }

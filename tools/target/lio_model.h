@@ -23,7 +23,6 @@ struct StorageObject {
   uint64_t size = 0;        // fileio only; bytes
   AttributeMap attributes;
 
-  std::string configfs_hba_prefix() const;  // "iblock" or "fileio"
   std::string saveconfig_path() const { return "/backstores/" + plugin + "/" + name; }
 };
 
@@ -66,13 +65,5 @@ struct LioConfig {
   std::vector<StorageObject> storage_objects;
   std::vector<Target> targets;
 };
-
-// configfs paths, relative to the configfs root.
-namespace lio_paths {
-inline std::string iscsi() { return "target/iscsi"; }
-inline std::string target(const std::string& iqn) { return "target/iscsi/" + iqn; }
-inline std::string tpg(const std::string& iqn, unsigned tag) { return target(iqn) + "/tpgt_" + std::to_string(tag); }
-inline std::string hba(const std::string& prefix, unsigned index) { return "target/core/" + prefix + "_" + std::to_string(index); }
-}  // namespace lio_paths
 
 }  // namespace iscsi_target

@@ -1,17 +1,17 @@
 // Reading LIO's state back from configfs: the mirror image of lio_apply.cc.
+#include "lio_read.h"
+
 #include <sys/stat.h>
 
-#include <algorithm>
-#include <regex>
+#include <charconv>
+#include <map>
 
-#include "error.h"
+#include "lio_paths.h"
 #include "text.h"
-#include "lio.h"
 
 namespace iscsi_target {
 
 namespace {
-
 
 std::string read_trimmed(const ConfigFs& fs, const std::string& rel) { return trim(fs.read(rel).value_or("")); }
 
@@ -26,8 +26,86 @@ AttributeMap read_attributes(const ConfigFs& fs, const std::string& dir) {
   return attributes;
 }
 
-unsigned index_after(const std::string& name, const std::string& prefix) {
-  return static_cast<unsigned>(std::stoul(name.substr(prefix.size())));
+// fileio's info ends in "File: PATH  Size: BYTES  Mode: ..."; the generic part before it has "SectorSize: ",
+// so the last " Size: " is the file's (rtslib's greedy regex picks the same one).
+uint64_t fileio_size(const std::string& info) {
+  static const std::string label = " Size: ";
+  const auto at = info.rfind(label);
+  if (at == std::string::npos) return 0;
+  uint64_t size = 0;
+  const char* begin = info.data() + at + label.size();
+  std::from_chars(begin, info.data() + info.size(), size);  // stays 0 when no digits follow
+  return size;
+}
+
+StorageObject read_storage_object(const ConfigFs& fs, const lio_paths::HbaDir& hba, const lio_paths::StorageObjectDir& dir,
+                                  const std::string& name) {
+  StorageObject so;
+  so.name = name;
+  so.plugin = hba.plugin;
+  so.dev = read_trimmed(fs, dir.udev_path());
+  so.wwn = parse_vpd_unit_serial(fs.read(dir.vpd_unit_serial()).value_or(""));
+  const std::string info = fs.read(dir.info()).value_or("");
+  so.readonly = info.find("readonly: 1") != std::string::npos;
+  if (so.plugin == "fileio") {
+    so.write_back = info.find("Buffered-WCE") != std::string::npos;
+    so.size = fileio_size(info);
+  }
+  so.attributes = read_attributes(fs, dir.attrib_dir());
+  return so;
+}
+
+NodeAcl read_acl(const ConfigFs& fs, const lio_paths::AclDir& dir, const std::string& initiator, bool with_secrets) {
+  NodeAcl acl;
+  acl.node_wwn = initiator;
+  acl.attributes = read_attributes(fs, dir.attrib_dir());
+  acl.chap_userid = read_trimmed(fs, dir.auth_userid());
+  acl.chap_mutual_userid = read_trimmed(fs, dir.auth_userid_mutual());
+  if (with_secrets) {
+    acl.chap_password = read_trimmed(fs, dir.auth_password());
+    acl.chap_mutual_password = read_trimmed(fs, dir.auth_password_mutual());
+  }
+  for (const auto& entry : fs.list(dir.dir)) {
+    const auto index = lio_paths::parse_lun_name(entry);
+    if (!index) continue;
+    const lio_paths::MappedLunDir mdir = dir.mapped_lun(*index);
+    MappedLun mapped;
+    mapped.index = *index;
+    mapped.write_protect = read_trimmed(fs, mdir.write_protect()) == "1";
+    for (const auto& link_name : fs.list(mdir.dir))
+      if (auto link = fs.read_link(mdir.link(link_name)))
+        if (auto tpg_lun = lio_paths::lun_index_of_link(*link)) mapped.tpg_lun = *tpg_lun;
+    acl.mapped_luns.push_back(mapped);
+  }
+  return acl;
+}
+
+Tpg read_tpg(const ConfigFs& fs, const lio_paths::TpgDir& dir, unsigned tag, const std::map<std::string, std::string>& so_by_dir,
+             bool with_secrets) {
+  Tpg tpg;
+  tpg.tag = tag;
+  tpg.enable = read_trimmed(fs, dir.enable()) == "1";
+  tpg.attributes = read_attributes(fs, dir.attrib_dir());
+  tpg.parameters = read_attributes(fs, dir.param_dir());
+  for (const auto& entry : fs.list(dir.lun_dir())) {
+    const auto index = lio_paths::parse_lun_name(entry);
+    if (!index) continue;
+    const lio_paths::LunDir ldir = dir.lun(*index);
+    Lun lun;
+    lun.index = *index;
+    for (const auto& alias : fs.list(ldir.dir)) {
+      auto link = fs.read_link(ldir.link(alias));
+      if (!link) continue;
+      lun.alias = alias;
+      auto so = so_by_dir.find(*link);
+      lun.storage_object = so != so_by_dir.end() ? so->second : *link;
+    }
+    tpg.luns.push_back(lun);
+  }
+  for (const auto& np : fs.list(dir.np_dir())) tpg.portals.push_back(portal_from_configfs_name(np));
+  for (const auto& initiator : fs.list(dir.acls_dir()))
+    tpg.node_acls.push_back(read_acl(fs, dir.acl(initiator), initiator, with_secrets));
+  return tpg;
 }
 
 }  // namespace
@@ -42,87 +120,29 @@ std::string parse_vpd_unit_serial(const std::string& text) {
 
 LioConfig read_lio_config(const ConfigFs& fs, bool with_secrets) {
   LioConfig config;
-  std::map<std::string, std::string> so_by_dir;  // configfs dir (absolute) -> saveconfig path
-  static const std::regex hba_name(R"((iblock|fileio)_([0-9]+))");
-  for (const auto& hba : fs.list("target/core")) {
-    std::smatch m;
-    if (!std::regex_match(hba, m, hba_name)) continue;
-    for (const auto& name : fs.list("target/core/" + hba)) {
-      const std::string dir = "target/core/" + hba + "/" + name;
-      if (!fs.exists(dir + "/udev_path")) continue;
-      StorageObject so;
-      so.name = name;
-      so.plugin = m[1] == "iblock" ? "block" : "fileio";
-      so.dev = read_trimmed(fs, dir + "/udev_path");
-      so.wwn = parse_vpd_unit_serial(fs.read(dir + "/wwn/vpd_unit_serial").value_or(""));
-      const std::string info = fs.read(dir + "/info").value_or("");
-      so.readonly = info.find("readonly: 1") != std::string::npos;
-      if (so.plugin == "fileio") {
-        so.write_back = info.find("Buffered-WCE") != std::string::npos;
-        static const std::regex size_re(R"(File Size: ([0-9]+))");
-        std::smatch sm;
-        if (std::regex_search(info, sm, size_re)) so.size = std::stoull(sm[1]);
-      }
-      so.attributes = read_attributes(fs, dir + "/attrib");
-      so_by_dir[fs.path(dir).string()] = so.saveconfig_path();
+  std::map<std::string, std::string> so_by_dir;  // configfs dir (absolute, as read_link answers) -> saveconfig path
+  for (const auto& name : fs.list(lio_paths::core())) {
+    const auto hba = lio_paths::parse_hba_dir_name(name);
+    // Only block and fileio fit StorageObject (a device path and size); pscsi, ramdisk and user backstores
+    // carry settings it has no place for, so a saved config would not restore them. Teardown still removes them.
+    if (!hba || (hba->plugin != "block" && hba->plugin != "fileio")) continue;
+    const std::string hba_dir = lio_paths::hba(hba->prefix, hba->index);
+    for (const auto& so_name : fs.list(hba_dir)) {
+      const lio_paths::StorageObjectDir dir = lio_paths::storage_object(hba_dir, so_name);
+      if (!fs.exists(dir.udev_path())) continue;  // hba_info, hba_mode
+      StorageObject so = read_storage_object(fs, *hba, dir, so_name);
+      so_by_dir[fs.path(dir.dir).string()] = so.saveconfig_path();
       config.storage_objects.push_back(std::move(so));
     }
   }
 
   for (const auto& iqn : fs.list(lio_paths::iscsi())) {
-    if (!(iqn.starts_with("iqn.") || iqn.starts_with("eui.") || iqn.starts_with("naa."))) continue;
+    if (!lio_paths::is_target_name(iqn)) continue;
     Target target;
     target.wwn = iqn;
-    for (const auto& tpgt : fs.list(lio_paths::target(iqn))) {
-      if (!tpgt.starts_with("tpgt_")) continue;
-      const std::string dir = lio_paths::target(iqn) + "/" + tpgt;
-      Tpg tpg;
-      tpg.tag = index_after(tpgt, "tpgt_");
-      tpg.enable = read_trimmed(fs, dir + "/enable") == "1";
-      tpg.attributes = read_attributes(fs, dir + "/attrib");
-      tpg.parameters = read_attributes(fs, dir + "/param");
-      std::map<std::string, unsigned> lun_by_alias;
-      for (const auto& lun_name : fs.list(dir + "/lun")) {
-        if (!lun_name.starts_with("lun_")) continue;
-        Lun lun;
-        lun.index = index_after(lun_name, "lun_");
-        for (const auto& entry : fs.list(dir + "/lun/" + lun_name)) {
-          auto link = fs.read_link(dir + "/lun/" + lun_name + "/" + entry);
-          if (!link) continue;
-          lun.alias = entry;
-          auto so = so_by_dir.find(*link);
-          lun.storage_object = so != so_by_dir.end() ? so->second : *link;
-        }
-        tpg.luns.push_back(lun);
-      }
-      for (const auto& np : fs.list(dir + "/np")) tpg.portals.push_back(portal_from_configfs_name(np));
-      for (const auto& initiator : fs.list(dir + "/acls")) {
-        const std::string adir = dir + "/acls/" + initiator;
-        NodeAcl acl;
-        acl.node_wwn = initiator;
-        acl.attributes = read_attributes(fs, adir + "/attrib");
-        acl.chap_userid = read_trimmed(fs, adir + "/auth/userid");
-        acl.chap_mutual_userid = read_trimmed(fs, adir + "/auth/userid_mutual");
-        if (with_secrets) {
-          acl.chap_password = read_trimmed(fs, adir + "/auth/password");
-          acl.chap_mutual_password = read_trimmed(fs, adir + "/auth/password_mutual");
-        }
-        for (const auto& mapped_name : fs.list(adir)) {
-          if (!mapped_name.starts_with("lun_")) continue;
-          MappedLun mapped;
-          mapped.index = index_after(mapped_name, "lun_");
-          mapped.write_protect = read_trimmed(fs, adir + "/" + mapped_name + "/write_protect") == "1";
-          for (const auto& entry : fs.list(adir + "/" + mapped_name))
-            if (auto link = fs.read_link(adir + "/" + mapped_name + "/" + entry)) {
-              auto slash = link->rfind("/lun_");
-              if (slash != std::string::npos) mapped.tpg_lun = index_after(link->substr(slash + 1), "lun_");
-            }
-          acl.mapped_luns.push_back(mapped);
-        }
-        tpg.node_acls.push_back(std::move(acl));
-      }
-      target.tpgs.push_back(std::move(tpg));
-    }
+    for (const auto& entry : fs.list(lio_paths::target(iqn)))
+      if (auto tag = lio_paths::parse_tpgt_name(entry))
+        target.tpgs.push_back(read_tpg(fs, lio_paths::tpg(iqn, *tag), *tag, so_by_dir, with_secrets));
     config.targets.push_back(std::move(target));
   }
   return config;

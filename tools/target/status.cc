@@ -6,7 +6,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "lio.h"
+#include "lio_paths.h"
+#include "lio_read.h"
 
 namespace iscsi_target {
 
@@ -49,7 +50,7 @@ std::vector<TargetStatus> read_status(const ConfigFs& fs, const SystemPaths& pat
   std::vector<TargetStatus> out;
   for (const auto& target : config.targets) {
     for (const auto& tpg : target.tpgs) {
-      const std::string tdir = lio_paths::tpg(target.wwn, tpg.tag);
+      const lio_paths::TpgDir tdir = lio_paths::tpg(target.wwn, tpg.tag);
       TargetStatus status;
       status.iqn = target.wwn;
       status.enabled = tpg.enable;
@@ -62,16 +63,16 @@ std::vector<TargetStatus> read_status(const ConfigFs& fs, const SystemPaths& pat
         for (const auto& so : config.storage_objects)
           if (so.saveconfig_path() == lun.storage_object) ls.device = so.dev, ls.serial = so.wwn;
         ls.size_bytes = device_size(paths, ls.device);
-        const std::string stats = tdir + "/lun/lun_" + std::to_string(lun.index) + "/statistics/scsi_tgt_port/";
-        ls.commands = read_number(fs, stats + "in_cmds");
-        ls.read_mbytes = read_number(fs, stats + "read_mbytes");
-        ls.write_mbytes = read_number(fs, stats + "write_mbytes");
+        const lio_paths::LunDir ldir = tdir.lun(lun.index);
+        ls.commands = read_number(fs, ldir.in_cmds());
+        ls.read_mbytes = read_number(fs, ldir.read_mbytes());
+        ls.write_mbytes = read_number(fs, ldir.write_mbytes());
         status.luns.push_back(ls);
       }
       for (const auto& acl : tpg.node_acls) {
         if (!acl.chap_userid.empty() && tpg.attributes.count("authentication") && tpg.attributes.at("authentication") == "1")
           status.authentication = acl.chap_mutual_userid.empty() ? "chap" : "mutual-chap";
-        const std::string info = fs.read(tdir + "/acls/" + acl.node_wwn + "/info").value_or("");
+        const std::string info = fs.read(tdir.acl(acl.node_wwn).info()).value_or("");
         status.initiators.push_back({acl.node_wwn, !info.empty() && info.find("No active") == std::string::npos});
       }
       out.push_back(std::move(status));

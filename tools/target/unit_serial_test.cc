@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 #include <regex>
 
-#include "lio.h"
+#include "lio_read.h"
 #include "unit_serial.h"
 
 using namespace iscsi_target;

@@ -1,4 +1,4 @@
-// Applying a LioConfig to configfs, tearing LIO down, and reading its state back.
+// Applying a LioConfig to configfs, and tearing LIO down again.
 #pragma once
 
 #include <functional>
@@ -19,14 +19,5 @@ void apply_lio_config(ConfigFs& fs, const LioConfig& config, const Warn& warn);
 // Removes every iSCSI target and every backstore, innermost first. Missing objects are fine (idempotent);
 // failures are reported through warn and teardown goes on. Returns false if anything could not be removed.
 bool teardown_lio(ConfigFs& fs, const Warn& warn);
-
-// Reads the current iSCSI targets and backstores. with_secrets=false leaves CHAP secrets out.
-LioConfig read_lio_config(const ConfigFs& fs, bool with_secrets);
-
-// The backstore's configfs directory, given its hba index.
-std::string storage_object_path(const StorageObject& so, unsigned hba_index);
-
-// "T10 VPD Unit Serial Number: abc\n" -> "abc".
-std::string parse_vpd_unit_serial(const std::string& text);
 
 }  // namespace iscsi_target
