@@ -23,6 +23,7 @@
 #include "cmdline.h"
 #include "configfs.h"
 #include "error.h"
+#include "iqn.h"
 #include "kmod.h"
 #include "lio.h"
 #include "saveconfig.h"
@@ -53,12 +54,12 @@ Cmdline load_cmdline(const Options& o) {
   return cmdline;
 }
 
+// The same name the boot side gives the target (iqn.h), for a command line without rd.iscsi_target.iqn.
 std::string default_iqn(const Options& o) {
   std::ifstream in(fs::path(o.etc_dir) / "machine-id");
   std::string id;
   in >> id;
-  if (id.size() >= 12) return "iqn.2024-01.org.dracut-iscsi-target:" + id.substr(0, 12);
-  return "iqn.2024-01.org.dracut-iscsi-target:target";
+  return default_target_iqn(id);
 }
 
 // Everything LIO needs from the running kernel, before the first configfs write.

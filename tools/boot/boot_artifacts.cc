@@ -52,7 +52,7 @@ void make_private_dir(const fs::path& dir) {
 BootConfig load_config(const BootPaths& paths) {
   BootConfig config;
   if (fs::exists(paths.config)) config = parse_boot_config(read_file(paths.config), paths.config.string());
-  if (fs::exists(paths.legacy_config)) apply_legacy_config(read_file(paths.legacy_config), config);
+  if (fs::exists(paths.legacy_config)) apply_legacy_config(read_file(paths.legacy_config), config, paths.legacy_config.string());
   return config;
 }
 
@@ -129,6 +129,7 @@ std::string entry_title(const std::string& kver, const std::string& pretty_name)
 AddResult add_boot_artifacts(const KernelInstallContext& ctx, const BootPaths& paths, const ArtifactWriters& writers) {
   AddResult result;
   const BootConfig config = load_config(paths);
+  if (auto warning = legacy_secret_warning(paths.legacy_config, config)) result.messages.push_back(*warning);
   if (!config.boot_entries && !config.iso) {
     result.messages.push_back("boot_entries and iso are both off: nothing to do");
     return result;
