@@ -25,6 +25,7 @@
 #include "configfs.h"
 #include "error.h"
 #include "file_io.h"
+#include "iqn.h"
 #include "kmod.h"
 #include "lio_apply.h"
 #include "lio_paths.h"
@@ -57,12 +58,12 @@ Cmdline load_cmdline(const Options& o) {
   return cmdline;
 }
 
+// The same name the boot side gives the target (iqn.h), for a command line without rd.iscsi_target.iqn.
 std::string default_iqn(const Options& o) {
   std::ifstream in(fs::path(o.etc_dir) / "machine-id");
   std::string id;
   in >> id;
-  if (id.size() >= 12) return "iqn.2024-01.org.dracut-iscsi-target:" + id.substr(0, 12);
-  return "iqn.2024-01.org.dracut-iscsi-target:target";
+  return default_target_iqn(id);
 }
 
 // Everything LIO needs from the running kernel, before the first configfs write.

@@ -32,7 +32,7 @@ void make_private_dir(const fs::path& dir) {
 BootConfig load_config(const BootPaths& paths) {
   BootConfig config;
   if (auto text = read_file_if_exists(paths.config)) config = parse_boot_config(*text, paths.config.string());
-  if (auto text = read_file_if_exists(paths.legacy_config)) apply_legacy_config(*text, config);
+  if (auto text = read_file_if_exists(paths.legacy_config)) apply_legacy_config(*text, config, paths.legacy_config.string());
   return config;
 }
 
@@ -296,6 +296,7 @@ void write_to_sticks(const fs::path& iso, const BootSettings& settings, const Ar
 AddResult add_boot_artifacts(const KernelInstallContext& ctx, const BootPaths& paths, const ArtifactWriters& writers) {
   AddResult result;
   const BootConfig config = load_config(paths);
+  if (auto warning = legacy_secret_warning(paths.legacy_config, config)) result.messages.push_back(*warning);
   if (!config.boot_entries && !config.iso) {
     result.messages.push_back("boot_entries and iso are both off: nothing to do");
     return result;

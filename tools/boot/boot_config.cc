@@ -1,6 +1,7 @@
 #include "boot_config.h"
 
 #include <arpa/inet.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <charconv>
@@ -12,6 +13,7 @@
 #include "error.h"
 #include "text.h"
 #include "iqn.h"
+#include "settings.h"
 
 namespace iscsi_target {
 
@@ -109,6 +111,14 @@ std::map<std::string, std::string> shell_assignments(const std::string& text) {
   return vars;
 }
 
+// The shell original read these from its own file; they now reach LIO and iscsid.conf, so they get the
+// target's check. The shell unquoting above may have joined words: a space shows here.
+std::string legacy_chap_value(const std::string& source, const std::string& name, const std::string& value, bool secret) {
+  if (auto problem = chap_value_problem(value))
+    throw setting_error(source + ": " + name, secret ? hidden_secret(value) : value, *problem);
+  return value;
+}
+
 }  // namespace
 
 BootConfig parse_boot_config(const std::string& text, const std::string& source) {
@@ -130,7 +140,7 @@ BootConfig parse_boot_config(const std::string& text, const std::string& source)
   return config;
 }
 
-void apply_legacy_config(const std::string& shell_text, BootConfig& config) {
+void apply_legacy_config(const std::string& shell_text, BootConfig& config, const std::string& source) {
   auto vars = shell_assignments(shell_text);
   auto get = [&](const char* name) -> std::optional<std::string> {
     auto found = vars.find(name);
@@ -139,23 +149,23 @@ void apply_legacy_config(const std::string& shell_text, BootConfig& config) {
   };
   if (auto v = get("dracut_iscsi_target_bootentries")) config.boot_entries = (*v == "yes");
   if (auto v = get("dracut_iscsi_target_iqn"); v && !config.target_iqn) config.target_iqn = v;
-  if (auto v = get("dracut_iscsi_target_username")) config.legacy_chap_username = v;
-  if (auto v = get("dracut_iscsi_target_password")) config.legacy_chap_password = v;
+  if (auto v = get("dracut_iscsi_target_username")) config.legacy_chap_username = legacy_chap_value(source, "dracut_iscsi_target_username", *v, false);
+  if (auto v = get("dracut_iscsi_target_password")) config.legacy_chap_password = legacy_chap_value(source, "dracut_iscsi_target_password", *v, true);
   // Their kernel arguments carried the devices, the NIC and the addresses; the rest are extra options.
-  static const std::vector<std::string> generated = {"ip", "ifname", "rd.iscsi_target.dev", "rd.iscsi_target.iqn", "rd.neednet",
-                                                     "rd.iscsi.initiator", "netroot", "root", "rd.lvm", "rd.luks", "rd.shell"};
+  static const std::vector<std::string> generated = {"ip", "ifname", keys::dev, keys::iqn, "rd.neednet",
+                                                     keys::initiator, "netroot", "root", "rd.lvm", "rd.luks", "rd.shell"};
   std::vector<std::string> legacy_devices;
   auto split = [&](const std::string& args, bool initiator) {
     std::string extra;
     for (const auto& arg : parse_cmdline(args)) {
       const std::string value = arg.value.value_or("");
-      if (arg.key == "rd.iscsi_target.dev" && !initiator) legacy_devices.push_back(value);
+      if (arg.key == keys::dev && !initiator) legacy_devices.push_back(value);
       else if (arg.key == "ifname" && !initiator && !config.nic && value.find(':') != std::string::npos) config.nic = value.substr(value.find(':') + 1);
       else if (arg.key == "ip") {
         auto fields = value.substr(0, value.find(':'));
         if (initiator && !config.initiator_address) config.initiator_address = fields;
         if (!initiator && !config.target_address) config.target_address = fields;
-      } else if (arg.key == "rd.iscsi.initiator" && !config.initiator_iqn) config.initiator_iqn = value;
+      } else if (arg.key == keys::initiator && !config.initiator_iqn) config.initiator_iqn = value;
       else if (arg.key == "root" && initiator && !config.initiator_root) config.initiator_root = "root=" + value;
       else if (std::find(generated.begin(), generated.end(), arg.key) == generated.end())
         extra += (extra.empty() ? "" : " ") + arg.key + (arg.value ? "=" + value : "");
@@ -166,6 +176,12 @@ void apply_legacy_config(const std::string& shell_text, BootConfig& config) {
   if (auto v = get("dracut_iscsi_target_kernelargs")) split(*v, false);
   if (auto v = get("dracut_iscsi_target_client_kernelargs")) split(*v, true);
   if (config.devices.empty()) config.devices = legacy_devices;
+}
+
+std::optional<std::string> legacy_secret_warning(const std::filesystem::path& file, const BootConfig& config) {
+  struct stat st {};
+  if (!config.legacy_chap_password || ::stat(file.c_str(), &st) != 0 || !(st.st_mode & S_IROTH)) return std::nullopt;
+  return "warning: " + file.string() + " holds dracut_iscsi_target_password and is readable by every user (chmod 600 it)";
 }
 
 }  // namespace iscsi_target

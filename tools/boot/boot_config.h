@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
@@ -32,6 +33,12 @@ struct BootConfig {
 BootConfig parse_boot_config(const std::string& text, const std::string& source);
 
 // Maps the shell original's dracut_iscsi_target_* variables onto config (values already in config win).
-void apply_legacy_config(const std::string& shell_text, BootConfig& config);
+// Its CHAP username and password get the target's check (chap_value_problem); a bad one throws Error
+// "SOURCE: dracut_iscsi_target_password=<hidden N characters>: reason".
+void apply_legacy_config(const std::string& shell_text, BootConfig& config, const std::string& source);
+
+// One line for the caller to show when the shell original's file carries a CHAP password and is readable by
+// every user (such files are usually 0644); nullopt otherwise. Names the file, never the password.
+std::optional<std::string> legacy_secret_warning(const std::filesystem::path& file, const BootConfig& config);
 
 }  // namespace iscsi_target

@@ -1,7 +1,11 @@
 #include <catch2/catch.hpp>
+#include <sys/stat.h>
+
+#include <fstream>
 
 #include "boot_config.h"
 #include "error.h"
+#include "scratch_dir.h"
 
 using namespace iscsi_target;
 
@@ -66,7 +70,7 @@ TEST_CASE("the shell original's variables are mapped") {
       "\"rd.iscsi_target.dev=/dev/disk/by-id/virtio-eabc5678 \"\n"
       "dracut_iscsi_target_client_kernelargs=\"ip=192.168.200.2:192.168.200.1::255.255.255.0:client:bootnet0:off "
       "rd.retry=5 netroot=iscsi:192.168.200.1:::1:$dracut_iscsi_target_iqn root=/dev/disk/by-uuid/5b66\"\n",
-      c);
+      c, "iscsi-target.conf");
   CHECK(c.boot_entries);
   CHECK(c.target_iqn == "iqn.2009-02.com.example:for.all");
   CHECK(c.legacy_chap_username == "testuser");
@@ -77,4 +81,39 @@ TEST_CASE("the shell original's variables are mapped") {
   CHECK(c.target_cmdline == "console=ttyS0");
   CHECK(c.initiator_cmdline == "rd.retry=5");
   CHECK(c.initiator_root == "root=/dev/disk/by-uuid/5b66");
+}
+
+TEST_CASE("the shell original's CHAP values get the target's check, named by file, never echoed") {
+  auto error = [](const std::string& text) {
+    BootConfig c;
+    try {
+      apply_legacy_config(text, c, "/etc/dracut.conf.d/iscsi-target.conf");
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  CHECK(error("dracut_iscsi_target_username=\"u\"\ndracut_iscsi_target_password=\"pass word\"\n") ==
+        "/etc/dracut.conf.d/iscsi-target.conf: dracut_iscsi_target_password=<hidden 9 characters>: must not contain spaces or control characters");
+  CHECK(error("dracut_iscsi_target_password=\"pass\\word\"\n").find("<hidden 9 characters>: must not contain '\"' or '\\'") != std::string::npos);
+  CHECK(error("dracut_iscsi_target_password=\"sec\tret\"\n") ==
+        "/etc/dracut.conf.d/iscsi-target.conf: dracut_iscsi_target_password=<hidden 7 characters>: must not contain spaces or control characters");
+  CHECK(error("dracut_iscsi_target_username=\"my user\"\n") ==
+        "/etc/dracut.conf.d/iscsi-target.conf: dracut_iscsi_target_username=my user: must not contain spaces or control characters");
+  CHECK(error("dracut_iscsi_target_username=u\ndracut_iscsi_target_password=testpass1\n") == "no error");
+}
+
+TEST_CASE("a world-readable shell original's file with a password: one warning line without the password") {
+  ScratchDir dir("legacy");
+  const auto file = dir.path / "iscsi-target.conf";
+  std::ofstream(file) << "dracut_iscsi_target_password=testpass1\n";
+  BootConfig c;
+  CHECK_FALSE(legacy_secret_warning(file, c));
+  c.legacy_chap_password = "testpass1";
+  ::chmod(file.c_str(), 0644);
+  auto warning = legacy_secret_warning(file, c);
+  REQUIRE(warning);
+  CHECK(*warning == "warning: " + file.string() + " holds dracut_iscsi_target_password and is readable by every user (chmod 600 it)");
+  ::chmod(file.c_str(), 0600);
+  CHECK_FALSE(legacy_secret_warning(file, c));
 }

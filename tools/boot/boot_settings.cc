@@ -5,6 +5,8 @@
 
 #include "cmdline.h"
 #include "error.h"
+#include "iqn.h"
+#include "read_back.h"
 
 namespace iscsi_target {
 
@@ -79,9 +81,8 @@ BootSettings derive_boot_settings(const BootConfig& config, const SystemFacts& f
 
   if (facts.machine_id.size() < 12 && (!config.target_iqn || !config.initiator_iqn))
     throw setting_error("target_iqn", "", "cannot derive a default: /etc/machine-id is missing");
-  const std::string base = "iqn.2024-01.org.dracut-iscsi-target:" + facts.machine_id.substr(0, std::min<size_t>(12, facts.machine_id.size()));
-  s.target_iqn = config.target_iqn.value_or(base + ".target");
-  s.initiator_iqn = config.initiator_iqn.value_or(base + ".initiator");
+  s.target_iqn = config.target_iqn.value_or(default_target_iqn(facts.machine_id));
+  s.initiator_iqn = config.initiator_iqn.value_or(default_initiator_iqn(facts.machine_id));
   if (s.target_iqn == s.initiator_iqn) throw setting_error("initiator_iqn", s.initiator_iqn, "must differ from target_iqn");
 
   // A private point-to-point pair for a direct cable; 10.251.73.0/30 is unlikely to clash with a LAN.
@@ -99,16 +100,26 @@ BootSettings derive_boot_settings(const BootConfig& config, const SystemFacts& f
   s.pretty_name = facts.pretty_name;
   if (s.initiator_root.empty() && !Cmdline(parse_cmdline(s.system_cmdline)).get("root"))
     throw setting_error("initiator_root", "", "the system command line (" + facts.cmdline_source + ") has no root=; set initiator_root = root=UUID=...");
+  if (config.boot_entries) verify_target_files(s);
+  if (config.iso) verify_initiator_files(s);
   return s;
+}
+
+TargetSettings target_settings_of(const BootSettings& s) {
+  TargetSettings t;
+  t.iqn = s.target_iqn;
+  t.device_specs = s.devices;
+  t.initiator_iqns = {s.initiator_iqn};
+  t.chap = s.chap;
+  t.portal = Portal{s.target_address, s.port, false};
+  return t;
 }
 
 std::string target_options(const BootSettings& s) {
   std::string out = filtered(s.system_cmdline, target_drops);
   append(out, "rd.systemd.unit=iscsi-target.target rd.lvm=0 rd.luks=0 rd.md=0 rd.dm=0");
   append(out, "ifname=iscsi0:" + s.nic.mac + " ip=" + s.target_address + ":::" + netmask_of(s.prefix) + "::iscsi0:off rd.neednet=1");
-  append(out, "rd.iscsi_target.iqn=" + s.target_iqn + " rd.iscsi.initiator=" + s.initiator_iqn);
-  append(out, "rd.iscsi_target.portal=" + s.target_address + ":" + std::to_string(s.port));
-  for (const auto& dev : s.devices) append(out, "rd.iscsi_target.dev=" + dev);
+  append(out, target_cmdline_text(target_settings_of(s)));
   append(out, s.target_extra);
   return out;
 }
@@ -118,18 +129,13 @@ std::string initiator_options(const BootSettings& s) {
                                              : filtered(s.system_cmdline + " " + s.initiator_root, initiator_drops);
   append(out, "ip=" + s.initiator_address + ":::" + netmask_of(s.prefix) + "::" + ":off rd.neednet=1");
   append(out, "netroot=iscsi:" + s.target_address + "::" + std::to_string(s.port) + "::" + s.target_iqn);
-  append(out, "rd.iscsi.initiator=" + s.initiator_iqn);
+  append(out, std::string(keys::initiator) + "=" + s.initiator_iqn);  // the key dracut's initiator reads too
   // Session timeouts and CHAP come from the iscsid.conf inside the ISO's extra initrd (initiator_iscsid_conf).
   append(out, s.initiator_extra);
   return out;
 }
 
-std::string target_secrets_file(const BootSettings& s) {
-  std::string text = "# CHAP for iSCSI Target mode (read by iscsi-target only)\n";
-  text += "rd.iscsi.username=" + s.chap.userid + "\nrd.iscsi.password=" + s.chap.password + "\n";
-  if (s.chap.mutual()) text += "rd.iscsi.in.username=" + s.chap.mutual_userid + "\nrd.iscsi.in.password=" + s.chap.mutual_password + "\n";
-  return text;
-}
+std::string target_secrets_file(const BootSettings& s) { return target_conf_text(s.chap); }
 
 std::string initiator_iscsid_conf(const BootSettings& s) {
   std::string text = "# iSCSI root over a direct cable to the iSCSI Target machine (dracut-iscsi-target)\n"

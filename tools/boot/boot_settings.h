@@ -26,8 +26,14 @@ struct BootSettings {
   std::string pretty_name;
 };
 
-// Throws Error naming the setting when a default cannot be derived (no disk, no wired NIC, no machine-id).
+// Throws Error naming the setting when a default cannot be derived (no disk, no wired NIC, no machine-id),
+// or when what would be written does not read back as meant (read_back.h: the entry's files when
+// config.boot_entries, the ISO's when config.iso). Callers write nothing before this.
 BootSettings derive_boot_settings(const BootConfig& config, const SystemFacts& facts, const ChapCredentials& chap);
+
+// What the "iSCSI Target" entry tells the target: the devices in LUN order, its IQN, the initiator's IQN,
+// the portal target_address:port, CHAP. The contract's writers (settings.h) turn it into text.
+TargetSettings target_settings_of(const BootSettings& s);
 
 // The "iSCSI Target" entry's options: the system's console options plus the target keys. No secrets.
 std::string target_options(const BootSettings& s);
@@ -35,7 +41,7 @@ std::string target_options(const BootSettings& s);
 std::string initiator_options(const BootSettings& s);
 // Files for the small cpio archives that carry the CHAP secrets. Neither is a cmdline.d file: dracut logs its
 // whole command line, cmdline.d included, to the kernel log (and so to the journal on disk).
-std::string target_secrets_file(const BootSettings& s);     // /etc/iscsi-target/target.conf, read by iscsi-target only
+std::string target_secrets_file(const BootSettings& s);  // /etc/iscsi-target/target.conf (target_conf_text), read by iscsi-target only
 // /etc/iscsi/iscsid.conf for the initiator's initramfs: iscsiadm's discovery gives every new node record these
 // defaults, so dracut's iscsi module logs in with CHAP without rd.iscsi.password= anywhere.
 std::string initiator_iscsid_conf(const BootSettings& s);

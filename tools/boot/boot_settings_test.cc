@@ -3,6 +3,8 @@
 #include "boot_settings.h"
 #include "cmdline.h"
 #include "error.h"
+#include "iscsid_conf.h"
+#include "read_back.h"
 #include "sample_system.h"
 
 using namespace iscsi_target;
@@ -75,4 +77,106 @@ TEST_CASE("settings errors name the setting") {
   facts = sample_laptop();
   facts.cmdline = "quiet";
   CHECK_THROWS_WITH(derive_boot_settings(BootConfig{}, facts, chap), Catch::StartsWith("initiator_root=: the system command line (/proc/cmdline) has no root="));
+}
+
+namespace {
+std::string derive_error(const BootConfig& config, const ChapCredentials& credentials) {
+  try {
+    derive_boot_settings(config, sample_laptop(), credentials);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "no error";
+}
+}  // namespace
+
+TEST_CASE("the entry's options and target.conf read back with the target's parser as meant") {
+  BootConfig config;
+  config.devices = {"/dev/disk/by-id/nvme-A", "UUID=1234", "PARTLABEL=data"};
+  config.port = 3261;
+  config.target_iqn = "iqn.2024-01.org.example:t";
+  auto s = derive_boot_settings(config, sample_laptop(), chap);
+  const TargetSettings meant = target_settings_of(s);
+  CHECK(meant.device_specs == config.devices);
+  CHECK(meant.portal.configfs_name() == "10.251.73.1:3261");
+  auto args = parse_cmdline(target_options(s));
+  const auto conf = parse_cmdline(target_secrets_file(s));
+  args.insert(args.end(), conf.begin(), conf.end());
+  CHECK(settings_from_cmdline(Cmdline(args), "") == meant);
+  CHECK(target_secrets_file(s) == target_conf_text(chap));
+
+  const ChapCredentials one_way{"iscsi-initiator", "AAAAAAAAAAAAAAAAAAAAAAAA", "", ""};
+  s = derive_boot_settings(BootConfig{}, sample_laptop(), one_way);
+  args = parse_cmdline(target_options(s) + " " + target_secrets_file(s));
+  CHECK(settings_from_cmdline(Cmdline(args), "") == target_settings_of(s));
+}
+
+TEST_CASE("a value the target would refuse or read differently is refused before anything is written") {
+  ChapCredentials bad = chap;
+  bad.password = "a b";
+  auto error = derive_error(BootConfig{}, bad);
+  CHECK(error == "iSCSI Target entry: rd.iscsi.password=<hidden 3 characters>: must not contain spaces or control characters");
+  bad.password = "pa\"ss";
+  CHECK(derive_error(BootConfig{}, bad).find("<hidden 5 characters>") != std::string::npos);
+  bad = chap;
+  bad.mutual_password = chap.password;
+  error = derive_error(BootConfig{}, bad);
+  CHECK(error.find("rd.iscsi.in.password=<hidden>: must differ") != std::string::npos);
+  CHECK(error.find(chap.password) == std::string::npos);
+
+  BootConfig config;
+  config.devices = {"/dev/disk/by-label/my disk"};
+  CHECK(derive_error(config, chap).starts_with("iSCSI Target entry: rd.iscsi_target.dev=/dev/disk/by-label/my disk: must not contain spaces"));
+  config.devices = {"sda"};
+  CHECK(derive_error(config, chap).starts_with("iSCSI Target entry: rd.iscsi_target.dev=sda: expected a device path"));
+  config.devices = {"/dev/sda", "/dev/sda"};
+  CHECK(derive_error(config, chap).starts_with("iSCSI Target entry: rd.iscsi_target.dev=/dev/sda: given twice"));
+
+  // The ISO's iscsid.conf is checked on its own when there are no boot entries.
+  config = BootConfig{};
+  config.boot_entries = false;
+  bad = chap;
+  bad.password = "a b";
+  CHECK(derive_error(config, bad) == "ISO etc/iscsi/iscsid.conf: node.session.auth.password=<hidden 3 characters>: must not contain spaces or control characters");
+  config.iso = false;
+  CHECK(derive_error(config, bad) == "no error");  // nothing is written that would carry it
+}
+
+TEST_CASE("target_cmdline may add to the target's settings, not change ours") {
+  BootConfig config;
+  config.target_cmdline = "rd.iscsi_target.wait=60 rd.iscsi_target.tuning=lio-defaults rd.iscsi_target.initiator=iqn.2024-01.org.example:two";
+  auto s = derive_boot_settings(config, sample_laptop(), chap);
+  auto got = settings_from_cmdline(Cmdline(parse_cmdline(target_options(s) + " " + target_secrets_file(s))), "");
+  CHECK(got.device_wait_seconds == 60);
+  CHECK(got.tuning == Tuning::lio_defaults);
+  CHECK(got.initiator_iqns == std::vector<std::string>{s.initiator_iqn, "iqn.2024-01.org.example:two"});
+
+  config.target_cmdline = "rd.iscsi_target.dev=/dev/sdz";
+  CHECK(derive_error(config, chap) ==
+        "iSCSI Target entry: rd.iscsi_target.dev reads back as '/dev/disk/by-id/nvme-Samsung_SSD_980_S1 /dev/sdz', "
+        "not '/dev/disk/by-id/nvme-Samsung_SSD_980_S1' (set it in iscsi-target.conf, not in target_cmdline)");
+  config.target_cmdline = "rd.iscsi_target.iqn=iqn.2024-01.org.example:other";
+  CHECK(derive_error(config, chap).starts_with("iSCSI Target entry: rd.iscsi_target.iqn reads back as 'iqn.2024-01.org.example:other'"));
+  config.target_cmdline = "rd.iscsi_target.portal=0.0.0.0";
+  CHECK(derive_error(config, chap).starts_with("iSCSI Target entry: rd.iscsi_target.portal reads back as '0.0.0.0:3260', not '10.251.73.1:3260'"));
+  config.target_cmdline = "rd.iscsi_target.wait=soon";
+  CHECK(derive_error(config, chap).starts_with("iSCSI Target entry: rd.iscsi_target.wait=soon: must be a number"));
+  config.target_cmdline = "rd.iscsi.password=leaked12345";
+  const std::string error = derive_error(config, chap);
+  CHECK(error == "iSCSI Target entry: rd.iscsi.password must not be on the command line, dracut logs it (CHAP comes from chap-secrets)");
+  config.boot_entries = false;  // only the ISO: the target's options are not written
+  CHECK(derive_error(config, chap) == "no error");
+}
+
+TEST_CASE("the initiator's iscsid.conf reads back with the CHAP values meant") {
+  auto s = derive_boot_settings(BootConfig{}, sample_laptop(), chap);
+  auto conf = parse_iscsid_conf(initiator_iscsid_conf(s));
+  CHECK(conf["node.session.auth.authmethod"] == "CHAP");
+  CHECK(conf["node.session.auth.username"] == chap.userid);
+  CHECK(conf["node.session.auth.password"] == chap.password);
+  CHECK(conf["node.session.auth.username_in"] == chap.mutual_userid);
+  CHECK(conf["node.session.auth.password_in"] == chap.mutual_password);
+  CHECK_NOTHROW(verify_initiator_files(s));
+  s.chap.mutual_password = "";
+  CHECK_THROWS_WITH(verify_initiator_files(s), "ISO etc/iscsi/iscsid.conf: node.session.auth.password_in=<hidden 0 characters>: must not be empty");
 }

@@ -38,6 +38,18 @@ std::string chap_secrets_text(const ChapCredentials& chap) {
   return text;
 }
 
+namespace {
+
+// Non-secret text for a message: as is when every byte is printable ASCII, else only its length, so a
+// message stays one line.
+std::string printable_or_hidden(const std::string& text) {
+  for (unsigned char c : text)
+    if (c < ' ' || c >= 0x7f) return hidden_secret(text);
+  return text;
+}
+
+}  // namespace
+
 ChapCredentials parse_chap_secrets(const std::string& text, const std::string& source) {
   ChapCredentials chap;
   std::istringstream in(text);
@@ -45,20 +57,29 @@ ChapCredentials parse_chap_secrets(const std::string& text, const std::string& s
   for (std::string line; std::getline(in, line);) {
     ++number;
     if (line.empty() || line[0] == '#') continue;
+    if (line == "\r") throw Error(source + ":" + std::to_string(number) + ": carriage return: the file has Windows (CRLF) line endings");
     auto eq = line.find('=');
     const std::string key = line.substr(0, eq), value = eq == std::string::npos ? "" : line.substr(eq + 1);
     const std::string where = source + ":" + std::to_string(number);
     if (eq == std::string::npos || value.empty()) throw Error(where + ": expected key=value");
-    if (value.size() > max_chap_length) throw Error(where + ": " + key + " longer than 255 characters (LIO's limit)");
-    if (key == "username") chap.userid = value;
-    else if (key == "password") chap.password = value;
-    else if (key == "mutual_username") chap.mutual_userid = value;
-    else if (key == "mutual_password") chap.mutual_password = value;
-    else throw Error(where + ": unknown key '" + key + "'");
+    std::string* slot = key == "username"          ? &chap.userid
+                        : key == "password"        ? &chap.password
+                        : key == "mutual_username" ? &chap.mutual_userid
+                        : key == "mutual_password" ? &chap.mutual_password
+                                                   : nullptr;
+    if (!slot) throw Error(where + ": unknown key '" + printable_or_hidden(key) + "'");
+    // The same check as the target's (settings.h), so a value that passes here also logs in there.
+    if (auto problem = chap_value_problem(value)) {
+      const bool secret = key.ends_with("password");
+      throw Error(where + ": " + key + "=" + (secret ? hidden_secret(value) : printable_or_hidden(value)) + ": " + *problem);
+    }
+    *slot = value;
   }
   if (chap.userid.empty() || chap.password.empty()) throw Error(source + ": needs username= and password=");
   if (chap.mutual_userid.empty() != chap.mutual_password.empty())
     throw Error(source + ": mutual_username= and mutual_password= go together");
+  // RFC 3720 §8.2.1, refused by the target too: one secret must not authenticate both sides.
+  if (chap.mutual() && chap.mutual_password == chap.password) throw Error(source + ": mutual_password must differ from password");
   return chap;
 }
 

@@ -93,8 +93,4 @@ std::vector<std::string> Cmdline::get_all(std::string_view key) const {
   return values;
 }
 
-bool Cmdline::has_prefix(std::string_view prefix) const {
-  return std::any_of(args_.begin(), args_.end(), [&](const CmdlineArg& a) { return a.key.starts_with(prefix); });
-}
-
 }  // namespace iscsi_target

@@ -36,7 +36,6 @@ class Cmdline {
   std::optional<std::string> get(std::string_view key) const;
   // getargs: every value in order.
   std::vector<std::string> get_all(std::string_view key) const;
-  bool has_prefix(std::string_view prefix) const;
   const std::vector<CmdlineArg>& args() const { return args_; }
 
  private:

@@ -32,7 +32,6 @@ TEST_CASE("getarg: last value wins; getargs: all in order; bare flag is 1") {
   CHECK(c.get("x") == "1");
   CHECK_FALSE(c.get("missing").has_value());
   CHECK(c.get_all("rd.iscsi_target.dev") == std::vector<std::string>{"/dev/a", "/dev/b"});
-  CHECK(c.has_prefix("rd.iscsi_target."));
 }
 
 TEST_CASE("load order: cmdline.d (sorted), /etc/cmdline, /proc/cmdline") {

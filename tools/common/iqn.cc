@@ -17,4 +17,17 @@ std::optional<std::string> iscsi_name_problem(const std::string& name) {
   return "not an iSCSI name (must start with iqn., eui. or naa.)";
 }
 
+namespace {
+
+std::string default_iqn(std::string_view machine_id, std::string_view role) {
+  std::string name = "iqn.2024-01.org.dracut-iscsi-target:";
+  if (machine_id.size() >= 12) name += std::string(machine_id.substr(0, 12)) + ".";
+  return name + std::string(role);
+}
+
+}  // namespace
+
+std::string default_target_iqn(std::string_view machine_id) { return default_iqn(machine_id, "target"); }
+std::string default_initiator_iqn(std::string_view machine_id) { return default_iqn(machine_id, "initiator"); }
+
 }  // namespace iscsi_target

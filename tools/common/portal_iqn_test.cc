@@ -33,3 +33,11 @@ TEST_CASE("portals") {
   CHECK_THROWS_AS(parse_portal("k", "1.2.3.4:"), Error);
   CHECK_THROWS_AS(parse_portal("k", "host.example"), Error);
 }
+
+TEST_CASE("default IQNs: one spelling for both sides, from the first 12 characters of the machine-id") {
+  CHECK(default_target_iqn("0123456789abcdef0123456789abcdef") == "iqn.2024-01.org.dracut-iscsi-target:0123456789ab.target");
+  CHECK(default_initiator_iqn("0123456789abcdef0123456789abcdef") == "iqn.2024-01.org.dracut-iscsi-target:0123456789ab.initiator");
+  CHECK(default_target_iqn("") == "iqn.2024-01.org.dracut-iscsi-target:target");
+  CHECK_FALSE(iscsi_name_problem(default_target_iqn("0123456789abcdef0123456789abcdef")));
+  CHECK_FALSE(iscsi_name_problem(default_initiator_iqn("")));
+}

@@ -15,16 +15,26 @@ std::string require_iscsi_name(const std::string& key, const std::string& value)
   return value;
 }
 
-// CHAP values travel to LIO through configfs as exact bytes; whitespace or control characters would be
-// mangled on the way or by the initiator's config parser.
 std::string require_chap_value(const std::string& key, const std::string& value, bool secret) {
-  const std::string shown = secret ? "<hidden " + std::to_string(value.size()) + " characters>" : value;
-  if (value.empty()) throw setting_error(key, shown, "must not be empty");
-  if (value.size() > max_chap_length)
-    throw setting_error(key, shown, "longer than " + std::to_string(max_chap_length) + " characters (LIO's limit)");
-  if (std::any_of(value.begin(), value.end(), [](unsigned char c) { return c <= ' ' || c == 0x7f; }))
-    throw setting_error(key, shown, "must not contain spaces or control characters");
+  if (auto problem = chap_value_problem(value)) throw setting_error(key, secret ? hidden_secret(value) : value, *problem);
   return value;
+}
+
+// One command-line word that parse_cmdline reads back unchanged.
+std::string word(const char* key, const std::string& value) {
+  if (value.empty()) throw setting_error(key, value, "must not be empty");
+  if (std::any_of(value.begin(), value.end(), [](unsigned char c) { return c <= ' ' || c == 0x7f || c == '"'; }))
+    throw setting_error(key, value, "must not contain spaces, quotes or control characters (one command-line word)");
+  return std::string(key) + "=" + value;
+}
+
+void append_word(std::string& out, const char* key, const std::string& value) {
+  out += (out.empty() ? "" : " ") + word(key, value);
+}
+
+std::string conf_line(const char* key, const std::string& value, bool secret) {
+  require_chap_value(key, value, secret);
+  return std::string(key) + "=" + value + "\n";
 }
 
 ChapCredentials chap_from(const Cmdline& cmdline) {
@@ -55,7 +65,7 @@ ChapCredentials chap_from(const Cmdline& cmdline) {
 
 int wait_seconds_from(const Cmdline& cmdline) {
   const auto given = cmdline.get(keys::wait);
-  if (!given) return 30;
+  if (!given) return TargetSettings{}.device_wait_seconds;
   const std::string& text = *given;
   int value = -1;
   const char* last = text.data() + text.size();
@@ -66,6 +76,42 @@ int wait_seconds_from(const Cmdline& cmdline) {
 }
 
 }  // namespace
+
+// CHAP values travel to LIO through configfs as exact bytes and reach the initiator through iscsid.conf;
+// anything a reader on the way could split, strip, unquote, unescape or re-encode is refused.
+std::optional<std::string> chap_value_problem(const std::string& value) {
+  if (value.empty()) return "must not be empty";
+  if (value.size() > max_chap_length) return "longer than " + std::to_string(max_chap_length) + " characters (LIO's limit)";
+  for (unsigned char c : value) {
+    if (c <= ' ' || c == 0x7f) return "must not contain spaces or control characters";
+    if (c >= 0x80) return "must be ASCII (other bytes may be re-encoded on the way)";
+    if (c == '"' || c == '\\') return "must not contain '\"' or '\\' (the command-line and iscsid.conf readers treat them differently)";
+  }
+  return std::nullopt;
+}
+
+std::string hidden_secret(const std::string& value) { return "<hidden " + std::to_string(value.size()) + " characters>"; }
+
+std::string target_cmdline_text(const TargetSettings& settings) {
+  std::string out;
+  append_word(out, keys::iqn, settings.iqn);
+  for (size_t i = 0; i < settings.initiator_iqns.size(); ++i)
+    append_word(out, i == 0 ? keys::initiator : keys::extra_initiator, settings.initiator_iqns[i]);
+  append_word(out, keys::portal, settings.portal.configfs_name());
+  for (const auto& spec : settings.device_specs) append_word(out, keys::dev, spec);
+  if (settings.device_wait_seconds != TargetSettings{}.device_wait_seconds)
+    append_word(out, keys::wait, std::to_string(settings.device_wait_seconds));
+  if (settings.tuning == Tuning::lio_defaults) append_word(out, keys::tuning, "lio-defaults");
+  return out;
+}
+
+std::string target_conf_text(const ChapCredentials& chap) {
+  std::string text = "# CHAP for iSCSI Target mode (read by iscsi-target only, after the command line)\n";
+  if (chap.enabled()) text += conf_line(keys::username, chap.userid, false) + conf_line(keys::password, chap.password, true);
+  if (chap.mutual())
+    text += conf_line(keys::mutual_username, chap.mutual_userid, false) + conf_line(keys::mutual_password, chap.mutual_password, true);
+  return text;
+}
 
 bool target_mode_requested(const Cmdline& cmdline) { return cmdline.get(keys::dev).has_value(); }
 

@@ -30,6 +30,7 @@ struct ChapCredentials {
   std::string mutual_userid, mutual_password;  // the target proves itself with these (mutual CHAP)
   bool enabled() const { return !userid.empty(); }
   bool mutual() const { return !mutual_userid.empty(); }
+  bool operator==(const ChapCredentials&) const = default;
 };
 
 enum class Tuning { tuned, lio_defaults };
@@ -42,6 +43,7 @@ struct TargetSettings {
   Portal portal{"0.0.0.0", 3260, false};
   int device_wait_seconds = 30;
   Tuning tuning = Tuning::tuned;
+  bool operator==(const TargetSettings&) const = default;
 };
 
 // True when the command line asks for target mode (any rd.iscsi_target.dev).
@@ -53,5 +55,25 @@ TargetSettings settings_from_cmdline(const Cmdline& cmdline, const std::string& 
 
 // LIO keeps CHAP names and secrets in 256-byte buffers with a terminating NUL.
 inline constexpr size_t max_chap_length = 255;
+
+// Why a CHAP name or secret could not travel as the same bytes to LIO (configfs), to the target's command-line
+// reader and to the initiator's iscsid.conf, or nullopt when it can: 1 to 255 printable ASCII characters,
+// no space, no '"' (the command-line reader drops it) and no '\' (escapes differ between the readers).
+// The reason never contains the value.
+std::optional<std::string> chap_value_problem(const std::string& value);
+// How a secret is named in messages: "<hidden 9 characters>".
+std::string hidden_secret(const std::string& value);
+
+// The writers, inverse of settings_from_cmdline (the boot side uses them; both sides share this contract).
+// The non-secret keys as command-line words: rd.iscsi_target.iqn, rd.iscsi.initiator (further initiators as
+// rd.iscsi_target.initiator), rd.iscsi_target.portal, rd.iscsi_target.dev in LUN order, and
+// rd.iscsi_target.wait / rd.iscsi_target.tuning when not the defaults. CHAP is left out: it is secret.
+// A value that is not one command-line word (empty, spaces, quotes, control characters) throws Error naming
+// the key; values are not otherwise validated (settings_from_cmdline does that).
+std::string target_cmdline_text(const TargetSettings& settings);
+// /etc/iscsi-target/target.conf, read by the target after its command line: a comment header, then
+// rd.iscsi.username/password and, for mutual CHAP, rd.iscsi.in.username/password, one per line.
+// Throws Error naming the key (never the secret) for a value chap_value_problem refuses.
+std::string target_conf_text(const ChapCredentials& chap);
 
 }  // namespace iscsi_target

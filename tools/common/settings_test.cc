@@ -69,3 +69,100 @@ TEST_CASE("bad settings name the key and value, never a secret") {
   CHECK(same.find("samesecret12") == std::string::npos);
   CHECK(error_of(base + "rd.iscsi.initiator=iqn.2024-01.org.example:default").find("equals the target's own name") != std::string::npos);
 }
+
+namespace {
+// What the target reads from its command line followed by target.conf (bin/commands.cc load_cmdline).
+TargetSettings read_back(const TargetSettings& s) {
+  auto args = parse_cmdline(target_cmdline_text(s));
+  const auto conf = parse_cmdline(target_conf_text(s.chap));
+  args.insert(args.end(), conf.begin(), conf.end());
+  return settings_from_cmdline(Cmdline(std::move(args)), "iqn.2024-01.org.example:unused");
+}
+std::string writer_error(const TargetSettings& s) {
+  try {
+    target_cmdline_text(s);
+    target_conf_text(s.chap);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "no error";
+}
+TargetSettings sample() {
+  TargetSettings s;
+  s.iqn = "iqn.2024-01.org.example:target";
+  s.device_specs = {"/dev/disk/by-id/nvme-A"};
+  s.initiator_iqns = {"iqn.2024-01.org.example:laptop"};
+  return s;
+}
+}  // namespace
+
+TEST_CASE("writer: the target's keys read back as the same settings") {
+  TargetSettings minimal = sample();
+  CHECK(read_back(minimal) == minimal);
+  CHECK(target_cmdline_text(minimal) ==
+        "rd.iscsi_target.iqn=iqn.2024-01.org.example:target rd.iscsi.initiator=iqn.2024-01.org.example:laptop "
+        "rd.iscsi_target.portal=0.0.0.0:3260 rd.iscsi_target.dev=/dev/disk/by-id/nvme-A");
+  CHECK(target_conf_text(minimal.chap).find("rd.iscsi") == std::string::npos);
+
+  TargetSettings full = sample();
+  full.device_specs = {"/dev/vda", "UUID=1234", "LABEL=data", "PARTUUID=ab-01", "PARTLABEL=x"};
+  full.initiator_iqns = {"iqn.2024-01.org.example:laptop", "iqn.2024-01.org.example:two", "eui.02004567a425678d"};
+  full.chap = {"iscsi-initiator", "AAAAAAAAAAAAAAAAAAAAAAAA", "iscsi-target", "B-_~!$%&'()*+,./:;<=>?@[]^`{|}#"};
+  full.portal = {"fe80::1", 3261, true};
+  full.device_wait_seconds = 0;
+  full.tuning = Tuning::lio_defaults;
+  CHECK(read_back(full) == full);
+
+  TargetSettings one_way = sample();
+  one_way.chap = {"u", std::string(255, 's'), "", ""};
+  one_way.portal = {"10.251.73.1", 3260, false};
+  one_way.device_wait_seconds = 3600;
+  CHECK(read_back(one_way) == one_way);
+  CHECK(target_conf_text(one_way.chap) == "# CHAP for iSCSI Target mode (read by iscsi-target only, after the command line)\n"
+                                          "rd.iscsi.username=u\nrd.iscsi.password=" + std::string(255, 's') + "\n");
+}
+
+TEST_CASE("writer: refuses what would not read back as one word, never echoing a secret") {
+  TargetSettings s = sample();
+  s.device_specs = {"/dev/disk/by-label/my disk"};
+  CHECK(writer_error(s) == "rd.iscsi_target.dev=/dev/disk/by-label/my disk: must not contain spaces, quotes or control characters (one command-line word)");
+  s = sample();
+  s.iqn = "";
+  CHECK(writer_error(s) == "rd.iscsi_target.iqn=: must not be empty");
+  s = sample();
+  s.initiator_iqns = {"iqn.2024-01.org.example:\"x\""};
+  CHECK(writer_error(s).starts_with("rd.iscsi.initiator="));
+  s = sample();
+  s.chap = {"u", "a b", "", ""};
+  CHECK(writer_error(s) == "rd.iscsi.password=<hidden 3 characters>: must not contain spaces or control characters");
+  s.chap = {"u", "good-secret", "t", "bad\"secret"};
+  CHECK(writer_error(s).starts_with("rd.iscsi.in.password=<hidden 10 characters>: must not contain '\"'"));
+  CHECK(writer_error(s).find("bad") == std::string::npos);
+  s.chap = {"user name", "good-secret", "", ""};
+  CHECK(writer_error(s) == "rd.iscsi.username=user name: must not contain spaces or control characters");
+}
+
+TEST_CASE("chap_value_problem: bytes both readers and LIO keep as they are") {
+  CHECK_FALSE(chap_value_problem("AAAAAAAAAAAAAAAAAAAAAAAA"));
+  CHECK_FALSE(chap_value_problem("x"));
+  CHECK_FALSE(chap_value_problem(std::string(255, 'x')));
+  CHECK_FALSE(chap_value_problem("a#b'c$d=e"));
+  CHECK(chap_value_problem("") == "must not be empty");
+  CHECK(chap_value_problem(std::string(256, 'x')) == "longer than 255 characters (LIO's limit)");
+  CHECK(chap_value_problem("a b") == "must not contain spaces or control characters");
+  CHECK(chap_value_problem("secret\r") == "must not contain spaces or control characters");
+  CHECK(chap_value_problem("tab\there") == "must not contain spaces or control characters");
+  CHECK(chap_value_problem(std::string("nul\0x", 5)) == "must not contain spaces or control characters");
+  CHECK(chap_value_problem("del\x7f") == "must not contain spaces or control characters");
+  CHECK(chap_value_problem("p\"q")->starts_with("must not contain '\"' or '\\'"));
+  CHECK(chap_value_problem("p\\q")->starts_with("must not contain '\"' or '\\'"));
+  CHECK(chap_value_problem("gr\xc3\xbc\xc3\x9f")->starts_with("must be ASCII"));
+  CHECK(chap_value_problem("\xff\xfe")->starts_with("must be ASCII"));
+  CHECK(hidden_secret("123456789") == "<hidden 9 characters>");
+}
+
+TEST_CASE("the parser uses the same CHAP check") {
+  CHECK(error_of(base + "rd.iscsi.username=u rd.iscsi.password=a\\b") ==
+        "rd.iscsi.password=<hidden 3 characters>: must not contain '\"' or '\\' (the command-line and iscsid.conf readers treat them differently)");
+  CHECK(error_of(base + "rd.iscsi.username=u rd.iscsi.password=\"a b\"") == "rd.iscsi.password=<hidden 3 characters>: must not contain spaces or control characters");
+}
