@@ -25,4 +25,12 @@ inline std::string read_text_or_empty(const std::filesystem::path& file) {
   return text.str();
 }
 
+// A file's first line, trimmed; empty when it is missing or unreadable (sysfs attributes, machine-id).
+inline std::string read_first_line(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  std::string line;
+  if (in) std::getline(in, line);
+  return trim(line);
+}
+
 }  // namespace iscsi_target
