@@ -149,14 +149,13 @@ bool confirmed(const WriteTarget& target, uint64_t image_bytes) {
 }
 
 int write(const std::vector<std::string>& argv) {
-  const Args args(argv, {"--sysfs", "--mountinfo", "--swaps"}, {"--force", "--yes", "--no-verify"});
+  const Args args(argv, {"--sysfs", "--proc"}, {"--force", "--yes", "--no-verify"});
   if (args.positional.size() != 2) throw UsageError("expected FILE.iso DEVICE");
   const fs::path image = args.positional[0];
   const std::string device = args.positional[1];
-  WriteTargetPaths paths;  // the overrides are for tests
+  SystemRoots paths;  // the overrides are for tests
   if (auto v = args.last("--sysfs")) paths.sys = *v;
-  if (auto v = args.last("--mountinfo")) paths.mountinfo = *v;
-  if (auto v = args.last("--swaps")) paths.swaps = *v;
+  if (auto v = args.last("--proc")) paths.proc = *v;
 
   struct stat st {};
   if (::stat(image.c_str(), &st) != 0) throw system_error("reading", image.string(), errno);

@@ -30,7 +30,7 @@ struct BootPaths {
   std::filesystem::path state_dir = "/var/lib/dracut/iscsi-target";
   std::filesystem::path boot = "/boot";
   std::filesystem::path grub_d = "/etc/grub.d";
-  ProbeRoots probe;
+  SystemRoots probe;  // the running system's trees, probed for the defaults
 };
 
 // The pieces that run programs or touch devices; tests substitute fakes.

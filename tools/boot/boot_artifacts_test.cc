@@ -243,6 +243,8 @@ TEST_CASE("GRUB: add run again while booted over iSCSI elsewhere rebuilds the ma
   fs::create_directories(r / "sys/dev/block");
   fs::create_directories(r / "sys/class/block");
   fs::create_directories(r / "dev/disk/by-id");
+  std::ofstream(r / "sys/devices/virtio/block/vda/dev") << "254:0\n";
+  fs::create_directory_symlink(r / "sys/devices/virtio/block/vda", r / "sys/dev/block/254:0");
   fs::create_directory_symlink(r / "sys/devices/virtio/block/vda/vda3", r / "sys/dev/block/254:3");
   fs::create_symlink("../../vda", r / "dev/disk/by-id/virtio-itgt-disk0");
   std::ofstream(m.paths.probe.proc / "self/mountinfo") << "21 1 254:3 / / rw - ext4 /dev/vda3 rw\n";

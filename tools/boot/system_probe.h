@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "system_roots.h"
+
 namespace iscsi_target {
 
 struct Nic {
@@ -22,29 +24,20 @@ struct SystemFacts {
   std::string cmdline_source;            // where cmdline came from, for messages
 };
 
-// Roots of the trees read; tests point them at fake trees.
-struct ProbeRoots {
-  std::filesystem::path etc = "/etc";
-  std::filesystem::path usr_lib = "/usr/lib";
-  std::filesystem::path sys = "/sys";
-  std::filesystem::path dev = "/dev";
-  std::filesystem::path proc = "/proc";
-};
-
-std::string read_machine_id(const ProbeRoots& roots);
-std::string read_pretty_name(const ProbeRoots& roots);
-// Whole disks (partitions -> parent, dm/md -> the disks beneath) holding the given mount points, as
-// /dev/disk/by-id/ links when one exists, in mount point order, without duplicates.
-std::vector<std::string> disks_holding(const ProbeRoots& roots, const std::vector<std::string>& mount_points);
-std::vector<Nic> wired_nics(const ProbeRoots& roots);
+std::string read_machine_id(const SystemRoots& roots);
+std::string read_pretty_name(const SystemRoots& roots);
+// Whole disks (partitions -> parent, dm/md -> the disks beneath, btrfs -> all its members) holding the given
+// mount points, as /dev/disk/by-id/ links when one exists, in mount point order, without duplicates.
+std::vector<std::string> disks_holding(const SystemRoots& roots, const std::vector<std::string>& mount_points);
+std::vector<Nic> wired_nics(const SystemRoots& roots);
 // $KERNEL_INSTALL_CONF_ROOT/cmdline (when given), /etc/kernel/cmdline, else the kernel's own boot entry
 // options (when given), else /proc/cmdline — kernel-install's own order, then the loader's view.
-std::pair<std::string, std::string> system_cmdline(const ProbeRoots& roots, const std::optional<std::string>& entry_options,
+std::pair<std::string, std::string> system_cmdline(const SystemRoots& roots, const std::optional<std::string>& entry_options,
                                                    const std::filesystem::path& conf_root = {});
 // Drops BOOT_IMAGE= and initrd=, which boot loaders add.
 std::string without_loader_args(const std::string& cmdline);
 
-SystemFacts probe_system(const ProbeRoots& roots, const std::optional<std::string>& entry_options,
+SystemFacts probe_system(const SystemRoots& roots, const std::optional<std::string>& entry_options,
                          const std::filesystem::path& conf_root = {});
 
 }  // namespace iscsi_target

@@ -11,7 +11,7 @@ namespace fs = std::filesystem;
 namespace {
 struct FakeSystem {
   ScratchDir dir{"fake-system"};
-  ProbeRoots roots;
+  SystemRoots roots;
   FakeSystem() {
     roots = {dir.path / "etc", dir.path / "usr/lib", dir.path / "sys", dir.path / "dev", dir.path / "proc"};
     for (const auto& p : {roots.etc, roots.usr_lib, roots.sys / "dev/block", roots.sys / "class/block", roots.sys / "class/net", roots.dev / "disk/by-id", roots.proc / "self"})
@@ -20,6 +20,7 @@ struct FakeSystem {
   fs::path block(const std::string& name, const std::string& mm, const std::string& parent = "") {
     fs::path d = roots.sys / "devices/pci/block" / parent / name;
     fs::create_directories(d);
+    std::ofstream(d / "dev") << mm << "\n";
     fs::create_directory_symlink(d, roots.sys / "dev/block" / mm);
     fs::create_directory_symlink(d, roots.sys / "class/block" / name);
     return d;
@@ -55,6 +56,20 @@ TEST_CASE("root disks: partitions map to their disk, LVM/LUKS to the disks benea
                                                       "24 21 0:5 / /proc rw - proc proc rw\n";
   CHECK(disks_holding(sys.roots, {"/", "/boot", "/boot/efi", "/efi"}) ==
         std::vector<std::string>{"/dev/disk/by-id/nvme-Samsung_SSD_980_S1", "/dev/sda"});
+}
+
+TEST_CASE("root disks: a btrfs root (anonymous 0:N device) maps to every disk of the filesystem") {
+  FakeSystem sys;
+  sys.block("vda", "254:0");
+  auto vda2 = sys.block("vda2", "254:2", "vda");
+  std::ofstream(vda2 / "partition") << "2\n";
+  sys.block("vdb", "254:16");
+  fs::create_directories(sys.roots.sys / "fs/btrfs/5f1a4b2c-0d3e-4f5a-8b6c-7d8e9f0a1b2c/devices");
+  for (const char* member : {"vda2", "vdb"})
+    fs::create_directory_symlink(sys.roots.sys / "class/block" / member, sys.roots.sys / "fs/btrfs/5f1a4b2c-0d3e-4f5a-8b6c-7d8e9f0a1b2c/devices" / member);
+  std::ofstream(sys.roots.mountinfo()) << "21 1 0:34 /@ / rw,relatime - btrfs /dev/vda2 rw,subvol=/@\n"
+                                          "24 21 0:5 / /proc rw - proc proc rw\n";
+  CHECK(disks_holding(sys.roots, {"/", "/boot"}) == std::vector<std::string>{"/dev/vda", "/dev/vdb"});
 }
 
 TEST_CASE("wired NICs: physical Ethernet only, sorted by name") {

@@ -7,6 +7,7 @@
 #include <cerrno>
 
 #include "error.h"
+#include "text.h"
 
 namespace iscsi_target {
 namespace fs = std::filesystem;
@@ -77,6 +78,11 @@ std::optional<std::string> read_file_if_exists(const fs::path& file) {
 std::string read_text_or_empty(const fs::path& file) {
   int err = 0;
   return read_all(file, err).value_or("");
+}
+
+std::string read_first_line(const fs::path& file) {
+  const std::string text = read_text_or_empty(file);
+  return trim(text.substr(0, text.find('\n')));
 }
 
 void write_file_atomic(const fs::path& file, const std::string& content, mode_t mode, IfExists if_exists) {

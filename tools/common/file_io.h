@@ -19,6 +19,9 @@ std::optional<std::string> read_file_if_exists(const std::filesystem::path& file
 // Best effort for what the kernel or the OS may lack (/proc, /sys, os-release): empty when unreadable.
 std::string read_text_or_empty(const std::filesystem::path& file);
 
+// The first line, trimmed; empty when missing or unreadable (sysfs attributes, machine-id).
+std::string read_first_line(const std::filesystem::path& file);
+
 enum class IfExists { replace, keep };
 
 // Writes the file so that a reader, a crash or a power cut sees either the old file or the whole new one:

@@ -1,23 +1,21 @@
 #include "usb_write.h"
+#include "file_io.h"
 
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
-#include <optional>
-#include <set>
-#include <sstream>
 
 #include "error.h"
+#include "mountinfo.h"
+#include "sysfs.h"
+#include "text.h"
 
 namespace iscsi_target {
 namespace fs = std::filesystem;
@@ -26,135 +24,6 @@ namespace {
 
 // Mount points whose disk runs this system: writing over them would destroy it while it runs.
 const char* const system_mount_points[] = {"/", "/boot", "/boot/efi", "/efi", "/usr", "/var"};
-
-std::string read_first_line(const fs::path& file) {
-  std::ifstream in(file);
-  std::string line;
-  if (in) std::getline(in, line);
-  const size_t first = line.find_first_not_of(" \t"), last = line.find_last_not_of(" \t\n");
-  return first == std::string::npos ? "" : line.substr(first, last - first + 1);
-}
-
-std::string devno_text(dev_t devno) { return std::to_string(major(devno)) + ":" + std::to_string(minor(devno)); }
-
-std::optional<dev_t> parse_devno(const std::string& text) {
-  unsigned maj = 0, min = 0;
-  char extra = 0;
-  if (std::sscanf(text.c_str(), "%u:%u%c", &maj, &min, &extra) != 2) return std::nullopt;
-  return makedev(maj, min);
-}
-
-// The kernel's view of a block device by number, in whichever tree `paths.sys` is.
-struct Sysfs {
-  const WriteTargetPaths& paths;
-
-  fs::path dir(dev_t devno) const { return paths.sys / "dev/block" / devno_text(devno); }
-
-  std::optional<dev_t> by_name(const std::string& name) const {
-    return parse_devno(read_first_line(paths.sys / "class/block" / name / "dev"));
-  }
-
-  // "/dev/mapper/root" → dm-0 → its number; nullopt when it is no block device we know.
-  std::optional<dev_t> by_device_path(const std::string& path) const {
-    if (!path.starts_with("/dev/")) return std::nullopt;
-    std::error_code ec;
-    const fs::path real = fs::canonical(path, ec);
-    return by_name((ec ? fs::path(path) : real).filename().string());
-  }
-
-  bool is_partition(dev_t devno) const { return fs::exists(dir(devno) / "partition"); }
-
-  // The whole disks a device lives on: itself, a partition's disk, or the disks under dm/md (slaves).
-  void disks_of(dev_t devno, std::set<dev_t>& out, int depth = 0) const {
-    std::error_code ec;
-    const fs::path d = fs::canonical(dir(devno), ec);
-    if (ec || depth > 16) return;
-    bool has_slaves = false;
-    for (const auto& slave : fs::directory_iterator(d / "slaves", ec)) {
-      if (auto s = by_name(slave.path().filename().string())) disks_of(*s, out, depth + 1), has_slaves = true;
-    }
-    if (has_slaves) return;
-    if (fs::exists(d / "partition")) {
-      if (auto parent = parse_devno(read_first_line(d.parent_path() / "dev"))) out.insert(*parent);
-    } else {
-      out.insert(devno);
-    }
-  }
-
-  std::string name_of(dev_t devno) const {
-    std::error_code ec;
-    const fs::path d = fs::canonical(dir(devno), ec);
-    return ec ? devno_text(devno) : d.filename().string();
-  }
-};
-
-// mountinfo escapes space, tab, newline and backslash as \ooo.
-std::string unescape_mount_field(const std::string& field) {
-  std::string out;
-  for (size_t i = 0; i < field.size(); ++i) {
-    if (field[i] == '\\' && i + 3 < field.size() && std::isdigit(static_cast<unsigned char>(field[i + 1]))) {
-      out += static_cast<char>(std::stoi(field.substr(i + 1, 3), nullptr, 8));
-      i += 3;
-    } else {
-      out += field[i];
-    }
-  }
-  return out;
-}
-
-struct Mount {
-  std::string mount_point;
-  std::string source;
-  std::vector<dev_t> devices;  // the st_dev of the mount, and the device its source names
-};
-
-std::vector<Mount> read_mounts(const WriteTargetPaths& paths, const Sysfs& sysfs) {
-  std::vector<Mount> mounts;
-  std::ifstream in(paths.mountinfo);
-  if (!in) throw system_error("reading", paths.mountinfo.string(), errno);
-  std::string line;
-  while (std::getline(in, line)) {
-    std::istringstream fields(line);
-    std::string id, parent, mm, root, mount_point, word;
-    fields >> id >> parent >> mm >> root >> mount_point;
-    while (fields >> word && word != "-") {
-    }
-    std::string fstype, source;
-    fields >> fstype >> source;
-    Mount m{unescape_mount_field(mount_point), unescape_mount_field(source), {}};
-    if (auto d = parse_devno(mm)) m.devices.push_back(*d);
-    // btrfs and others report an anonymous 0:N device; the source names the real one.
-    if (auto d = sysfs.by_device_path(m.source)) m.devices.push_back(*d);
-    mounts.push_back(m);
-  }
-  return mounts;
-}
-
-struct Swap {
-  std::string file;
-  std::vector<dev_t> devices;  // a swap partition's own number, or the device holding a swap file
-};
-
-std::vector<Swap> read_swaps(const WriteTargetPaths& paths, const Sysfs& sysfs) {
-  std::vector<Swap> swaps;
-  std::ifstream in(paths.swaps);
-  std::string line;
-  std::getline(in, line);  // Filename Type Size Used Priority
-  while (std::getline(in, line)) {
-    std::istringstream fields(line);
-    std::string file, type;
-    if (!(fields >> file >> type)) continue;
-    Swap s{unescape_mount_field(file), {}};
-    if (type == "file") {
-      struct stat st {};
-      if (::stat(s.file.c_str(), &st) == 0) s.devices.push_back(st.st_dev);
-    } else if (auto d = sysfs.by_device_path(s.file)) {
-      s.devices.push_back(*d);
-    }
-    swaps.push_back(s);
-  }
-  return swaps;
-}
 
 void write_all(int fd, const char* data, size_t size, uint64_t offset, const std::string& device) {
   size_t done = 0;
@@ -194,21 +63,20 @@ std::string megabytes(uint64_t bytes) {
 
 }  // namespace
 
-WriteTarget inspect_block_device(const std::string& path, dev_t devno, const WriteTargetPaths& paths) {
-  const Sysfs sysfs{paths};
+WriteTarget inspect_block_device(const std::string& path, dev_t devno, const SystemRoots& roots) {
   WriteTarget t;
   t.path = path;
   t.block_device = true;
   t.devno = devno;
   std::error_code ec;
-  const fs::path dir = fs::canonical(sysfs.dir(devno), ec);
-  if (ec) throw Error(path + ": no " + sysfs.dir(devno).string() + " (" + ec.message() + ")");
+  const fs::path dir = fs::canonical(sysfs::dir(roots, devno), ec);
+  if (ec) throw Error(path + ": no " + sysfs::dir(roots, devno).string() + " (" + ec.message() + ")");
   t.name = dir.filename().string();
-  const bool partition = fs::exists(dir / "partition");
-  const fs::path disk = partition ? dir.parent_path() : dir;
-  if (partition) t.parent_disk = disk.filename().string();
-  const std::string sectors = read_first_line(dir / "size");
-  t.size_bytes = sectors.empty() ? 0 : std::stoull(sectors) * 512;  // sysfs counts 512-byte sectors
+  const auto parent = sysfs::parent_disk(roots, devno);
+  const dev_t disk_devno = parent.value_or(devno);
+  const fs::path disk = parent ? dir.parent_path() : dir;
+  if (parent) t.parent_disk = disk.filename().string();
+  t.size_bytes = sysfs::size_bytes(roots, devno);
   t.removable = read_first_line(disk / "removable") == "1";
   t.usb = disk.string().find("/usb") != std::string::npos;
   for (const char* file : {"device/vendor", "device/model"}) {
@@ -217,56 +85,45 @@ WriteTarget inspect_block_device(const std::string& path, dev_t devno, const Wri
   }
 
   // LVM, LUKS or md on the disk or one of its partitions, active even when nothing is mounted.
-  auto add_holders = [&](const fs::path& d) {
-    std::error_code ignored;
-    for (const auto& holder : fs::directory_iterator(d / "holders", ignored))
-      t.holders.push_back(holder.path().filename().string() + " (on " + d.filename().string() + ")");
-  };
-  add_holders(disk);
-  for (const auto& entry : fs::directory_iterator(disk, ec))
-    if (entry.is_directory() && fs::exists(entry.path() / "partition")) add_holders(entry.path());
+  for (const auto& h : sysfs::holders(roots, disk_devno)) t.holders.push_back(h.name + " (on " + h.on + ")");
   std::sort(t.holders.begin(), t.holders.end());
 
-  std::set<dev_t> ours;
-  sysfs.disks_of(devno, ours);
+  const std::vector<dev_t> ours = sysfs::whole_disks(roots, devno);
   auto on_our_disk = [&](const std::vector<dev_t>& devices) {
-    for (dev_t d : devices) {
-      std::set<dev_t> disks;
-      sysfs.disks_of(d, disks);
-      for (dev_t disk_devno : disks)
-        if (ours.contains(disk_devno)) return sysfs.name_of(d);
-    }
+    for (dev_t d : devices)
+      for (dev_t disk_of_d : sysfs::whole_disks(roots, d))
+        if (std::find(ours.begin(), ours.end(), disk_of_d) != ours.end()) return sysfs::name_of(roots, d);
     return std::string();
   };
-  for (const Mount& m : read_mounts(paths, sysfs)) {
+  const std::vector<Mount> mounts = read_mountinfo(roots);
+  for (const Mount& m : mounts) {
     const std::string on = on_our_disk(m.devices);
     if (on.empty()) continue;
     bool system = false;
     for (const char* mp : system_mount_points) system = system || m.mount_point == mp;
     (system ? t.system_uses : t.mounted).push_back(m.mount_point + " (" + on + ")");
   }
-  for (const Swap& s : read_swaps(paths, sysfs)) {
+  for (const Swap& s : read_swaps(roots, mounts)) {
     const std::string on = on_our_disk(s.devices);
     if (!on.empty()) t.system_uses.push_back("swap " + s.file + " (" + on + ")");
   }
   return t;
 }
 
-WriteTarget inspect_write_target(const std::string& path, const WriteTargetPaths& paths) {
+WriteTarget inspect_write_target(const std::string& path, const SystemRoots& roots) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) throw system_error("cannot write to", path, errno);
-  if (S_ISBLK(st.st_mode)) return inspect_block_device(path, st.st_rdev, paths);
+  if (S_ISBLK(st.st_mode)) return inspect_block_device(path, st.st_rdev, roots);
   if (!S_ISREG(st.st_mode)) throw Error(path + ": neither a block device nor a regular file");
   WriteTarget t;
   t.path = path;
   t.name = fs::path(path).filename().string();
   t.size_bytes = static_cast<uint64_t>(st.st_size);
   // An active swap file: writing into it would corrupt memory pages of running programs.
-  const Sysfs sysfs{paths};
-  std::error_code ec;
-  const fs::path real = fs::canonical(path, ec);
-  for (const Swap& s : read_swaps(paths, sysfs))
-    if (!ec && fs::equivalent(real, s.file, ec)) t.system_uses.push_back("swap " + s.file);
+  for (const Swap& s : read_swaps(roots, {})) {
+    std::error_code ec;  // per entry: one vanished swap file must not hide the others
+    if (s.is_file && fs::equivalent(path, s.file, ec)) t.system_uses.push_back("swap " + s.file);
+  }
   return t;
 }
 

@@ -10,14 +10,9 @@
 #include <string>
 #include <vector>
 
-namespace iscsi_target {
+#include "system_roots.h"
 
-// Where the kernel's views live; tests point them at fake trees.
-struct WriteTargetPaths {
-  std::filesystem::path sys = "/sys";
-  std::filesystem::path mountinfo = "/proc/self/mountinfo";
-  std::filesystem::path swaps = "/proc/swaps";
-};
+namespace iscsi_target {
 
 struct WriteTarget {
   std::string path;              // as given, e.g. /dev/sdb
@@ -36,10 +31,10 @@ struct WriteTarget {
 
 // Looks at what the checks need: for a block device sysfs, mountinfo and swaps; for a regular file its size
 // and whether it is an active swap file. Throws Error naming the path when it is neither or cannot be read.
-WriteTarget inspect_write_target(const std::string& path, const WriteTargetPaths& paths = {});
+WriteTarget inspect_write_target(const std::string& path, const SystemRoots& roots = {});
 
 // The same for a block device known by number (what inspect_write_target does after stat; tests call it).
-WriteTarget inspect_block_device(const std::string& path, dev_t devno, const WriteTargetPaths& paths);
+WriteTarget inspect_block_device(const std::string& path, dev_t devno, const SystemRoots& roots);
 
 // Why writing image_bytes to the target is refused, one line a user can act on per reason; empty when safe.
 // --force lifts only "not removable and not on USB" and "not a block device"; a partition, a mounted device,

@@ -18,24 +18,25 @@ constexpr const char* usb_host = "devices/pci0000:00/0000:00:14.0/usb1/1-1/1-1:1
 constexpr const char* usb_host2 = "devices/pci0000:00/0000:00:14.0/usb2/2-1/2-1:1.0/host7/target7:0:0/7:0:0:0/block";
 constexpr const char* sata_host = "devices/pci0000:00/0000:00:17.0/ata1/host0/target0:0:0/0:0:0:0/block";
 constexpr const char* nvme_host = "devices/pci0000:00/0000:00:1d.0/0000:3d:00.0/nvme/nvme0/block";
-constexpr uint64_t GB = 1000 * 1000 * 1000;
+constexpr uint64_t GB = uint64_t{1000} * 1000 * 1000;
 
 // sysfs as the kernel lays it out: /sys/dev/block/M:m and /sys/class/block/NAME link into /sys/devices/...;
 // partitions sit inside their disk's directory; dm devices list what they sit on in slaves/.
 struct FakeSystem {
   ScratchDir dir{"fake-usb-sysfs"};
-  WriteTargetPaths paths;
+  SystemRoots paths;
   FakeSystem() {
     paths.sys = dir.path / "sys";
-    paths.mountinfo = dir.path / "mountinfo";
-    paths.swaps = dir.path / "swaps";
+    paths.dev = dir.path / "dev";
+    paths.proc = dir.path / "proc";
     fs::create_directories(paths.sys / "dev/block");
     fs::create_directories(paths.sys / "class/block");
+    fs::create_directories(paths.proc / "self");
     mount("22 1 0:21 / /proc rw,nosuid - proc proc rw");
-    std::ofstream(paths.swaps) << "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n";
+    std::ofstream(paths.swaps()) << "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n";
   }
   fs::path add(const fs::path& parent_dir, const std::string& name, int maj, int min, uint64_t bytes) {
-    const fs::path dev = parent_dir / name;
+    fs::path dev = parent_dir / name;
     fs::create_directories(dev);
     std::ofstream(dev / "dev") << maj << ":" << min << "\n";
     std::ofstream(dev / "size") << bytes / 512 << "\n";
@@ -44,22 +45,28 @@ struct FakeSystem {
     return dev;
   }
   fs::path disk(const char* host, const std::string& name, int maj, int min, uint64_t bytes, bool removable) {
-    const fs::path dev = add(paths.sys / host, name, maj, min, bytes);
+    fs::path dev = add(paths.sys / host, name, maj, min, bytes);
     std::ofstream(dev / "removable") << (removable ? 1 : 0) << "\n";
     return dev;
   }
   fs::path partition(const fs::path& disk_dir, const std::string& name, int maj, int min, int number, uint64_t bytes) {
-    const fs::path dev = add(disk_dir, name, maj, min, bytes);
+    fs::path dev = add(disk_dir, name, maj, min, bytes);
     std::ofstream(dev / "partition") << number << "\n";
     return dev;
   }
   void dm(const std::string& name, int maj, int min, const std::string& slave) {
-    const fs::path dev = add(paths.sys / "devices/virtual/block", name, maj, min, GB);
+    fs::path dev = add(paths.sys / "devices/virtual/block", name, maj, min, GB);
     fs::create_directories(dev / "slaves");
     fs::create_directory_symlink(paths.sys / "class/block" / slave, dev / "slaves" / slave);
   }
-  void mount(const std::string& line) { std::ofstream(paths.mountinfo, std::ios::app) << line << "\n"; }
-  void swap(const std::string& line) { std::ofstream(paths.swaps, std::ios::app) << line << "\n"; }
+  void mount(const std::string& line) { std::ofstream(paths.mountinfo(), std::ios::app) << line << "\n"; }
+  void swap(const std::string& line) { std::ofstream(paths.swaps(), std::ios::app) << line << "\n"; }
+  // What the btrfs module shows for a mounted filesystem: one link per member device.
+  void btrfs(const std::string& fsid, const std::vector<std::string>& members) {
+    const fs::path devices = paths.sys / "fs/btrfs" / fsid / "devices";
+    fs::create_directories(devices);
+    for (const auto& m : members) fs::create_directory_symlink(paths.sys / "class/block" / m, devices / m);
+  }
 
   // A laptop: SATA system disk (EFI, LVM root, swap), an NVMe data disk, a USB stick, a USB disk with btrfs.
   void laptop() {
@@ -103,7 +110,7 @@ TEST_CASE("usb write: a USB stick that nothing uses is accepted and described") 
   CHECK(t.size_bytes == 16 * GB);
   CHECK(t.mounted.empty());
   CHECK(t.system_uses.empty());
-  CHECK(write_refusals(t, 40 * 1000 * 1000, false).empty());
+  CHECK(write_refusals(t, uint64_t{40} * 1000 * 1000, false).empty());
   CHECK(describe_write_target(t) == "/dev/sdb (SanDisk Cruzer Blade, 16.0 GB, USB)");
 }
 
@@ -152,6 +159,28 @@ TEST_CASE("usb write: btrfs's anonymous device is traced through the mount sourc
   CHECK(t.mounted == std::vector<std::string>{"/home (sdc1)"});
 }
 
+TEST_CASE("usb write: every disk of a multi-device btrfs is refused, also those mountinfo does not name") {
+  FakeSystem sys;
+  sys.laptop();
+  // A btrfs RAID1 over the USB stick and the USB disk, mounted with the disk's partition as its source.
+  sys.mount("41 25 0:35 / /srv/backup rw - btrfs /dev/sdc1 rw,space_cache=v2");
+  sys.btrfs("0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d", {"sdc1", "sdb1"});
+  const WriteTarget t = inspect_block_device("/dev/sdb", makedev(8, 16), sys.paths);
+  CHECK(t.mounted == std::vector<std::string>{"/srv/backup (sdb1)"});
+  CHECK(write_refusals(t, 1000, true) ==
+        std::vector<std::string>{"/dev/sdb is mounted at /srv/backup (sdb1); unmount it first"});
+  const WriteTarget nvme = inspect_block_device("/dev/nvme0n1", makedev(259, 0), sys.paths);
+  CHECK(nvme.mounted.empty());
+}
+
+TEST_CASE("usb write: a missing mountinfo is an error naming it, not a disk assumed unused") {
+  FakeSystem sys;
+  sys.laptop();
+  fs::remove(sys.paths.mountinfo());
+  CHECK_THROWS_WITH(inspect_block_device("/dev/sdb", makedev(8, 16), sys.paths),
+                    "reading " + sys.paths.mountinfo().string() + ": No such file or directory");
+}
+
 TEST_CASE("usb write: an internal disk needs --force; a too small one is refused regardless") {
   FakeSystem sys;
   sys.laptop();
@@ -192,7 +221,7 @@ TEST_CASE("usb write: writes the image, leaves what follows, reports progress an
   std::string image;
   for (uint32_t i = 0; i < 5 * 1024 * 1024 + 2048; ++i) image += static_cast<char>((i * 7919u) >> 3);
   write_bytes(dir.path / "image.iso", image);
-  write_bytes(dir.path / "device", std::string(8 * 1024 * 1024, '\xff'));
+  write_bytes(dir.path / "device", std::string(size_t{8} * 1024 * 1024, '\xff'));
 
   std::vector<std::pair<std::string, uint64_t>> progress;
   WriteOptions options;
@@ -208,7 +237,7 @@ TEST_CASE("usb write: writes the image, leaves what follows, reports progress an
   CHECK(r.verified);
   CHECK(r.write_seconds > 0);
   const std::string device = read_bytes(dir.path / "device");
-  REQUIRE(device.size() == 8 * 1024 * 1024);
+  REQUIRE(device.size() == size_t{8} * 1024 * 1024);
   CHECK(device.substr(0, image.size()) == image);
   CHECK(device.substr(image.size()) == std::string(device.size() - image.size(), '\xff'));
   REQUIRE(progress.size() == 12);

@@ -1,35 +1,21 @@
 #include "blockdev.h"
+#include "file_io.h"
 
 #include <blkid/blkid.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 
-#include <fstream>
 #include <memory>
-#include <sstream>
 #include <thread>
 
 #include "error.h"
+#include "mountinfo.h"
+#include "sysfs.h"
+#include "text.h"
 
 namespace iscsi_target {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string read_first_line(const fs::path& file) {
-  std::ifstream in(file);
-  std::string line;
-  if (in) std::getline(in, line);
-  while (!line.empty() && (line.back() == ' ' || line.back() == '\n' || line.back() == '\t')) line.pop_back();
-  size_t start = line.find_first_not_of(' ');
-  return start == std::string::npos ? "" : line.substr(start);
-}
-
-fs::path sysfs_dir(const SystemPaths& paths, dev_t devno) {
-  return paths.sys / "dev/block" / (std::to_string(major(devno)) + ":" + std::to_string(minor(devno)));
-}
-
-std::string devno_text(dev_t devno) { return std::to_string(major(devno)) + ":" + std::to_string(minor(devno)); }
 
 const char* const tag_prefixes[] = {"UUID=", "PARTUUID=", "LABEL=", "PARTLABEL="};
 
@@ -60,8 +46,8 @@ std::string probe_value(const std::string& devpath, const char* name) {
 
 }  // namespace
 
-std::string device_identity(const SystemPaths& paths, dev_t devno, const std::string& devpath) {
-  const fs::path dir = sysfs_dir(paths, devno);
+std::string device_identity(const SystemRoots& roots, dev_t devno, const std::string& devpath) {
+  const fs::path dir = sysfs::dir(roots, devno);
   const bool partition = fs::exists(dir / "partition");
   const fs::path disk = partition ? fs::canonical(dir).parent_path() : dir;
   const std::string suffix = partition ? ":part" + read_first_line(dir / "partition") : "";
@@ -76,33 +62,23 @@ std::string device_identity(const SystemPaths& paths, dev_t devno, const std::st
   return "path:" + devpath;
 }
 
-std::optional<std::string> mount_point_of(const SystemPaths& paths, dev_t devno) {
-  std::ifstream in(paths.mountinfo);
-  std::string line;
-  const std::string ours = devno_text(devno);
-  while (std::getline(in, line)) {
-    std::istringstream fields(line);
-    std::string id, parent, mm, root, mount_point;
-    fields >> id >> parent >> mm >> root >> mount_point;
-    if (mm == ours) return mount_point;
-    // A mounted partition of the exported disk: its sysfs dir sits inside the disk's.
-    const fs::path part = paths.sys / "dev/block" / mm;
-    std::error_code ec;
-    if (fs::exists(part / "partition", ec) && read_first_line(fs::canonical(part, ec).parent_path() / "dev") == ours)
-      return mount_point;
+std::optional<std::string> export_refusal(const SystemRoots& roots, dev_t devno, const std::string& path) {
+  for (const Mount& m : read_mountinfo(roots))
+    for (dev_t d : m.devices)
+      if (d == devno || sysfs::parent_disk(roots, d) == devno)
+        return path + " is mounted at " + m.mount_point + " (" + sysfs::name_of(roots, d) + ", " + m.fstype +
+               "); refusing to export a mounted filesystem";
+  const auto held = sysfs::holders(roots, devno);
+  if (!held.empty()) {
+    const sysfs::Holder& h = held.front();
+    const std::string on = h.on == sysfs::name_of(roots, devno) ? "" : " on " + h.on;
+    return path + " is in use by " + h.name + on + " (LVM, LUKS or md? boot with rd.lvm=0 rd.luks=0 rd.md=0 rd.dm=0)";
   }
   return std::nullopt;
 }
 
-std::optional<std::string> holder_of(const SystemPaths& paths, dev_t devno) {
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(sysfs_dir(paths, devno) / "holders", ec))
-    return entry.path().filename().string();
-  return std::nullopt;
-}
-
 BlockDevice resolve_block_device(const std::string& key, const std::string& spec, std::chrono::milliseconds wait,
-                                 const SystemPaths& paths) {
+                                 const SystemRoots& roots) {
   bool is_tag = false;
   for (const char* prefix : tag_prefixes) is_tag = is_tag || spec.starts_with(prefix);
   if (!is_tag && !spec.starts_with("/"))
@@ -129,13 +105,14 @@ BlockDevice resolve_block_device(const std::string& key, const std::string& spec
   if (!S_ISBLK(st.st_mode)) throw setting_error(key, spec, dev.path + " is not a block device");
   dev.devno = st.st_rdev;
   dev.name = fs::path(dev.path).filename().string();
-  const std::string sectors = read_first_line(sysfs_dir(paths, dev.devno) / "size");
-  dev.size_bytes = sectors.empty() ? 0 : std::stoull(sectors) * 512;  // sysfs counts 512-byte sectors
-  if (auto mounted = mount_point_of(paths, dev.devno))
-    throw setting_error(key, spec, dev.path + " is mounted at " + *mounted + "; refusing to export a mounted filesystem");
-  if (auto holder = holder_of(paths, dev.devno))
-    throw setting_error(key, spec, dev.path + " is in use by " + *holder + " (LVM, LUKS or md? boot with rd.lvm=0 rd.luks=0 rd.md=0 rd.dm=0)");
-  dev.identity = device_identity(paths, dev.devno, dev.path);
+  std::optional<std::string> refusal;
+  try {
+    refusal = export_refusal(roots, dev.devno, dev.path);
+  } catch (const Error& e) {
+    throw setting_error(key, spec, e.what());
+  }
+  if (refusal) throw setting_error(key, spec, *refusal);
+  dev.identity = device_identity(roots, dev.devno, dev.path);
   return dev;
 }
 

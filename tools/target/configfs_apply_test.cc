@@ -26,7 +26,7 @@ TargetSettings two_disk_settings() {
 }
 
 std::vector<BlockDevice> two_disks() {
-  return {{"/dev/vda", "/dev/vda", "vda", 1, 1 << 20, "serial:A"}, {"/dev/vdb", "/dev/vdb", "vdb", 2, 2 << 20, "serial:B"}};
+  return {{"/dev/vda", "/dev/vda", "vda", 1, "serial:A"}, {"/dev/vdb", "/dev/vdb", "vdb", 2, "serial:B"}};
 }
 
 size_t position(const std::vector<std::string>& log, const std::string& line) {

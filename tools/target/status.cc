@@ -1,13 +1,10 @@
 #include "status.h"
 
-#include <sys/stat.h>
-#include <sys/sysmacros.h>
-
-#include <fstream>
 #include <sstream>
 
 #include "lio_paths.h"
 #include "lio_read.h"
+#include "sysfs.h"
 
 namespace iscsi_target {
 
@@ -23,13 +20,9 @@ uint64_t read_number(const ConfigFs& fs, const std::string& rel) {
   }
 }
 
-uint64_t device_size(const SystemPaths& paths, const std::string& dev) {
-  struct stat st {};
-  if (::stat(dev.c_str(), &st) != 0 || !S_ISBLK(st.st_mode)) return 0;
-  std::ifstream in(paths.sys / "dev/block" / (std::to_string(major(st.st_rdev)) + ":" + std::to_string(minor(st.st_rdev))) / "size");
-  uint64_t sectors = 0;
-  in >> sectors;
-  return sectors * 512;
+uint64_t device_size(const SystemRoots& roots, const std::string& dev) {
+  const auto devno = sysfs::by_device_path(roots, dev);
+  return devno ? sysfs::size_bytes(roots, *devno) : 0;
 }
 
 std::string human_size(uint64_t bytes) {
@@ -45,7 +38,7 @@ std::string human_size(uint64_t bytes) {
 
 }  // namespace
 
-std::vector<TargetStatus> read_status(const ConfigFs& fs, const SystemPaths& paths) {
+std::vector<TargetStatus> read_status(const ConfigFs& fs, const SystemRoots& roots) {
   const LioConfig config = read_lio_config(fs, /*with_secrets=*/false);
   std::vector<TargetStatus> out;
   for (const auto& target : config.targets) {
@@ -62,7 +55,7 @@ std::vector<TargetStatus> read_status(const ConfigFs& fs, const SystemPaths& pat
         ls.backstore = lun.storage_object;
         for (const auto& so : config.storage_objects)
           if (so.saveconfig_path() == lun.storage_object) ls.device = so.dev, ls.serial = so.wwn;
-        ls.size_bytes = device_size(paths, ls.device);
+        ls.size_bytes = device_size(roots, ls.device);
         const lio_paths::LunDir ldir = tdir.lun(lun.index);
         ls.commands = read_number(fs, ldir.in_cmds());
         ls.read_mbytes = read_number(fs, ldir.read_mbytes());

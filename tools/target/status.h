@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "blockdev.h"
 #include "configfs.h"
+#include "system_roots.h"
 
 namespace iscsi_target {
 
@@ -32,7 +32,7 @@ struct TargetStatus {
   std::vector<InitiatorStatus> initiators;
 };
 
-std::vector<TargetStatus> read_status(const ConfigFs& fs, const SystemPaths& paths = {});
+std::vector<TargetStatus> read_status(const ConfigFs& fs, const SystemRoots& roots = {});
 nlohmann::json status_to_json(const std::vector<TargetStatus>& targets);
 std::string status_to_text(const std::vector<TargetStatus>& targets);
 

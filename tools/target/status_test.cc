@@ -32,7 +32,7 @@ struct AppliedTarget {
     s.device_specs = {vda, vdb};
     s.initiator_iqns = {laptop, desk};
     s.chap = chap;
-    auto config = plan_lio_config(s, {{vda, vda, "vda", 1, 1 << 20, "serial:A"}, {vdb, vdb, "vdb", 2, 2 << 20, "serial:B"}});
+    auto config = plan_lio_config(s, {{vda, vda, "vda", 1, "serial:A"}, {vdb, vdb, "vdb", 2, "serial:B"}});
     config.targets[0].tpgs[0].enable = enable;
     apply_lio_config(configfs, config, [](const std::string& w) { FAIL(w); });
   }

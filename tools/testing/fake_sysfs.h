@@ -1,0 +1,60 @@
+// A fake system tree (sys, dev, proc) laid out as the kernel does: /sys/dev/block/M:m and /sys/class/block/NAME
+// link into /sys/devices/...; partitions sit inside their disk's directory; dm devices list what they sit on
+// in slaves/ and their disks list them in holders/; btrfs lists a mounted filesystem's members.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "scratch_dir.h"
+#include "system_roots.h"
+
+struct FakeSysfs {
+  ScratchDir dir{"fake-sysfs"};
+  iscsi_target::SystemRoots roots;
+
+  FakeSysfs() {
+    roots = {dir.path / "etc", dir.path / "usr/lib", dir.path / "sys", dir.path / "dev", dir.path / "proc"};
+    for (const char* d : {"sys/dev/block", "sys/class/block", "dev", "proc/self"}) std::filesystem::create_directories(dir.path / d);
+    std::ofstream(roots.mountinfo()) << "22 1 0:21 / /proc rw,nosuid - proc proc rw\n";
+    std::ofstream(roots.swaps()) << "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n";
+  }
+  std::filesystem::path add(const std::filesystem::path& parent_dir, const std::string& name, unsigned maj, unsigned min,
+                            uint64_t sectors = 2048) {
+    auto dev = parent_dir / name;
+    std::filesystem::create_directories(dev / "holders");
+    std::ofstream(dev / "dev") << maj << ":" << min << "\n";
+    std::ofstream(dev / "size") << sectors << "\n";
+    std::filesystem::create_directory_symlink(dev, roots.sys / "dev/block" / (std::to_string(maj) + ":" + std::to_string(min)));
+    std::filesystem::create_directory_symlink(dev, roots.sys / "class/block" / name);
+    return dev;
+  }
+  std::filesystem::path disk(const std::string& name, unsigned maj, unsigned min, uint64_t sectors = 2048) {
+    return add(roots.sys / "devices/pci0000:00/virtio1/block", name, maj, min, sectors);
+  }
+  std::filesystem::path partition(const std::filesystem::path& disk_dir, const std::string& name, unsigned maj, unsigned min, int number) {
+    auto dev = add(disk_dir, name, maj, min);
+    std::ofstream(dev / "partition") << number << "\n";
+    return dev;
+  }
+  // A dm device on `slaves` (kernel names), listed in each slave's holders/.
+  std::filesystem::path dm(const std::string& name, unsigned maj, unsigned min, const std::vector<std::string>& slaves) {
+    auto dev = add(roots.sys / "devices/virtual/block", name, maj, min);
+    std::filesystem::create_directories(dev / "slaves");
+    for (const auto& slave : slaves) {
+      std::filesystem::create_directory_symlink(roots.sys / "class/block" / slave, dev / "slaves" / slave);
+      std::filesystem::create_directory_symlink(dev, roots.sys / "class/block" / slave / "holders" / name);
+    }
+    return dev;
+  }
+  void btrfs(const std::string& fsid, const std::vector<std::string>& members) {
+    const auto devices = roots.sys / "fs/btrfs" / fsid / "devices";
+    std::filesystem::create_directories(devices);
+    for (const auto& m : members) std::filesystem::create_directory_symlink(roots.sys / "class/block" / m, devices / m);
+  }
+  void mount(const std::string& line) { std::ofstream(roots.mountinfo(), std::ios::app) << line << "\n"; }
+  void swap(const std::string& line) { std::ofstream(roots.swaps(), std::ios::app) << line << "\n"; }
+};
