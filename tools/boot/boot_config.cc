@@ -4,9 +4,9 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <map>
-#include <regex>
 #include <sstream>
 
 #include "cmdline.h"
@@ -48,12 +48,29 @@ T number(const std::string& where, const std::string& key, const std::string& va
   return out;
 }
 
+bool is_mac(const std::string& value) {
+  if (value.size() != 17) return false;
+  for (size_t i = 0; i < value.size(); ++i)
+    if (i % 3 == 2 ? value[i] != ':' : !std::isxdigit(static_cast<unsigned char>(value[i]))) return false;
+  return true;
+}
+
+// What the kernel accepts as an interface name (IFNAMSIZ 16 with the NUL), limited to the usual characters.
+bool is_interface_name(const std::string& value) {
+  return !value.empty() && value.size() <= 15 && std::all_of(value.begin(), value.end(), [](unsigned char c) {
+    return std::isalnum(c) || c == '_' || c == '.' || c == '-';
+  });
+}
+
+bool is_shell_name(std::string_view name) {
+  return !name.empty() && !std::isdigit(static_cast<unsigned char>(name[0])) &&
+         std::all_of(name.begin(), name.end(), [](unsigned char c) { return std::isalnum(c) || c == '_'; });
+}
+
 void set(BootConfig& c, const std::string& where, const std::string& key, const std::string& value) {
   if (key == "devices") c.devices = words(value);
   else if (key == "nic") {
-    static const std::regex mac("([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}");
-    static const std::regex ifname("[A-Za-z0-9_.-]{1,15}");
-    if (!std::regex_match(value, mac) && !std::regex_match(value, ifname))
+    if (!is_mac(value) && !is_interface_name(value))
       throw setting_error(where + key, value, "expected a MAC address (aa:bb:cc:dd:ee:ff) or an interface name");
     c.nic = value;
   } else if (key == "target_address") {
@@ -76,7 +93,10 @@ void set(BootConfig& c, const std::string& where, const std::string& key, const 
 }
 
 // Shell assignments as the original's template writes them: name="a "\ <newline> "b" and $name references.
-std::map<std::string, std::string> shell_assignments(const std::string& text) {
+// A value may reference earlier ones ($a$a): cap what doubling could grow to.
+constexpr size_t max_legacy_value = 64 * 1024;
+
+std::map<std::string, std::string> shell_assignments(const std::string& text, const std::string& source) {
   std::string joined;
   std::istringstream in(text);
   for (std::string line; std::getline(in, line);) {
@@ -86,12 +106,12 @@ std::map<std::string, std::string> shell_assignments(const std::string& text) {
     else joined += t + "\n";
   }
   std::map<std::string, std::string> vars;
-  static const std::regex assignment(R"(^([A-Za-z_][A-Za-z0-9_]*)=(.*)$)");
   std::istringstream lines(joined);
   for (std::string line; std::getline(lines, line);) {
-    std::smatch m;
-    if (!std::regex_match(line, m, assignment)) continue;
-    std::string raw = m[2], value;
+    const size_t eq = line.find('=');
+    if (eq == std::string::npos || !is_shell_name(std::string_view(line).substr(0, eq))) continue;  // not NAME=VALUE
+    const std::string name = line.substr(0, eq), raw = line.substr(eq + 1);
+    std::string value;
     for (size_t i = 0; i < raw.size(); ++i) {
       if (raw[i] == '"' || raw[i] == '\'') continue;
       if (raw[i] == '$') {
@@ -105,8 +125,11 @@ std::map<std::string, std::string> shell_assignments(const std::string& text) {
         continue;
       }
       value += raw[i];
+      if (value.size() > max_legacy_value)
+        throw Error(source + ": " + name + ": value longer than " + std::to_string(max_legacy_value) + " bytes");
     }
-    vars[m[1]] = value;
+    if (value.size() > max_legacy_value) throw Error(source + ": " + name + ": value longer than " + std::to_string(max_legacy_value) + " bytes");
+    vars[name] = value;
   }
   return vars;
 }
@@ -141,7 +164,7 @@ BootConfig parse_boot_config(const std::string& text, const std::string& source)
 }
 
 void apply_legacy_config(const std::string& shell_text, BootConfig& config, const std::string& source) {
-  auto vars = shell_assignments(shell_text);
+  auto vars = shell_assignments(shell_text, source);
   auto get = [&](const char* name) -> std::optional<std::string> {
     auto found = vars.find(name);
     if (found == vars.end() || found->second.empty()) return std::nullopt;

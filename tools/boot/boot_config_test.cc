@@ -117,3 +117,26 @@ TEST_CASE("a world-readable shell original's file with a password: one warning l
   ::chmod(file.c_str(), 0600);
   CHECK_FALSE(legacy_secret_warning(file, c));
 }
+
+TEST_CASE("legacy config: a 40 KB continued line and self-doubling values end in one error or a result, never a crash") {
+  std::string text = "dracut_iscsi_target_kernelargs=\\\n";
+  for (int i = 0; i < 700; ++i) text += "\"rd.iscsi_target.dev=/dev/disk/by-id/virtio-" + std::to_string(i) + "-xxxxxxxxxxxx \"\\\n";
+  text += "\"rd.iscsi.initiator=iqn.2024-01.org.example:i\"\n";
+  REQUIRE(text.size() > 40000);
+  BootConfig config;
+  apply_legacy_config(text, config, "legacy.conf");
+  CHECK(config.devices.size() == 700);
+
+  std::string doubling = "a=xxxxxxxx\n";
+  for (int i = 0; i < 40; ++i) doubling += "a=$a$a\n";
+  BootConfig other;
+  CHECK_THROWS_WITH(apply_legacy_config(doubling, other, "legacy.conf"), Catch::Contains("legacy.conf: a: value longer than"));
+}
+
+TEST_CASE("nic: a MAC address or an interface name, nothing else") {
+  CHECK(parse_boot_config("nic = AA:bb:cc:dd:ee:ff\n", "f").nic == "AA:bb:cc:dd:ee:ff");
+  CHECK(parse_boot_config("nic = enp3s0\n", "f").nic == "enp3s0");
+  CHECK_THROWS_WITH(parse_boot_config("nic = aa:bb:cc:dd:ee:fg\n", "f"), Catch::Contains("f:1: nic=aa:bb:cc:dd:ee:fg"));
+  CHECK_THROWS_WITH(parse_boot_config("nic = abcdefghijklmnop\n", "f"), Catch::Contains("expected a MAC address"));
+  CHECK_THROWS(parse_boot_config("nic = en/p3\n", "f"));
+}

@@ -13,7 +13,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   } catch (const Error&) {
   }
   try {
-    apply_legacy_config(text, config);
+    apply_legacy_config(text, config, "fuzz-legacy.conf");
   } catch (const Error&) {
   }
   return 0;

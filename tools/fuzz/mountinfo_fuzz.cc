@@ -5,7 +5,7 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
-    (void)iscsi_target::parse_mountinfo(fuzz::text(data, size)).size();
+    (void)iscsi_target::parse_mountinfo(fuzz::text(data, size), iscsi_target::SystemRoots{}).size();
   } catch (const iscsi_target::Error&) {
   }
   return 0;

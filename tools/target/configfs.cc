@@ -131,7 +131,7 @@ ConfigFsTransaction::~ConfigFsTransaction() { rollback(); }
 
 void ConfigFsTransaction::mkdir(const std::string& rel) {
   fs_.mkdir(rel);
-  undo_.push_back({Undo::rmdir, rel, {}});
+  undo_.push_back({Undo::remove_dir, rel, {}});
 }
 
 void ConfigFsTransaction::mkdir_if_missing(const std::string& rel) {
@@ -140,12 +140,12 @@ void ConfigFsTransaction::mkdir_if_missing(const std::string& rel) {
 
 void ConfigFsTransaction::symlink(const std::string& target_rel, const std::string& link_rel) {
   fs_.symlink(target_rel, link_rel);
-  undo_.push_back({Undo::unlink, link_rel, {}});
+  undo_.push_back({Undo::remove_link, link_rel, {}});
 }
 
 void ConfigFsTransaction::write_with_undo(const std::string& rel, const std::string& value, const std::string& undo_value) {
   fs_.write(rel, value);
-  undo_.push_back({Undo::write, rel, undo_value});
+  undo_.push_back({Undo::restore_value, rel, undo_value});
 }
 
 void ConfigFsTransaction::rollback() {
@@ -154,9 +154,9 @@ void ConfigFsTransaction::rollback() {
     undo_.pop_back();
     try {
       switch (undo.kind) {
-        case Undo::rmdir: fs_.rmdir(undo.rel); break;
-        case Undo::unlink: fs_.unlink(undo.rel); break;
-        case Undo::write: fs_.write(undo.rel, undo.value); break;
+        case Undo::remove_dir: fs_.rmdir(undo.rel); break;
+        case Undo::remove_link: fs_.unlink(undo.rel); break;
+        case Undo::restore_value: fs_.write(undo.rel, undo.value); break;
       }
     } catch (const Error& e) {
       if (warn_) warn_(std::string("rollback: ") + e.what());

@@ -71,7 +71,7 @@ class ConfigFsTransaction {
 
  private:
   struct Undo {
-    enum Kind { rmdir, unlink, write } kind;
+    enum Kind { remove_dir, remove_link, restore_value } kind;
     std::string rel, value;
   };
   ConfigFs& fs_;

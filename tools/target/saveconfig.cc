@@ -1,6 +1,8 @@
 #include "saveconfig.h"
 
 #include <algorithm>
+#include <limits>
+#include <type_traits>
 
 #include "error.h"
 
@@ -35,6 +37,16 @@ AttributeMap attributes_from_json(const json& j, const std::string& where) {
 template <typename T>
 T field(const json& j, const char* key, const std::string& where) {
   if (!j.contains(key)) throw Error(where + ": missing \"" + key + "\"");
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    // nlohmann converts any number with a cast: 1e300, -1.5 or 2^64 (stored as a double) would be undefined
+    // behaviour, and -1 would wrap. Only whole numbers that fit.
+    const json& value = j.at(key);
+    if (value.is_number_unsigned() && value.get<uint64_t>() <= std::numeric_limits<T>::max()) return static_cast<T>(value.get<uint64_t>());
+    if (value.is_number_integer() && !value.is_number_unsigned()) {
+      if (const int64_t v = value.get<int64_t>(); v >= 0 && static_cast<uint64_t>(v) <= std::numeric_limits<T>::max()) return static_cast<T>(v);
+    }
+    throw Error(where + "." + key + ": expected a whole number from 0 to " + std::to_string(std::numeric_limits<T>::max()));
+  }
   try {
     return j.at(key).get<T>();
   } catch (const json::exception&) {

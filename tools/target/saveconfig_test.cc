@@ -69,7 +69,7 @@ TEST_CASE("malformed saveconfig names the JSON path") {
   CHECK_THROWS_WITH(lio_from_saveconfig(json::parse(R"({"storage_objects":[{"plugin":"block","dev":"/dev/x"}]})")),
                     "storage_objects[0]: missing \"name\"");
   CHECK_THROWS_WITH(lio_from_saveconfig(json::parse(R"({"targets":[{"wwn":"iqn.2024-01.a:b","tpgs":[{"luns":[{"index":"zero","storage_object":"/b"}]}]}]})")),
-                    Catch::Contains("targets[0].tpgs[0].luns.index: wrong type"));
+                    Catch::Contains("targets[0].tpgs[0].luns.index: expected a whole number"));
   CHECK_THROWS_AS(lio_from_saveconfig(json::array()), Error);
 }
 
@@ -89,4 +89,20 @@ TEST_CASE("every name in a saveconfig must be one configfs name: nothing outside
   json j = original;
   j["storage_objects"][0]["plugin"] = "pscsi";
   CHECK_THROWS_WITH(lio_from_saveconfig(j), Catch::Contains("storage_objects[0].plugin: 'pscsi' is not supported"));
+}
+
+TEST_CASE("numbers in a saveconfig: whole and in range, or one error naming the field (found by fuzzing)") {
+  const json original = load("targetcli-saveconfig.json");
+  for (const char* bad : {"1e300", "18446744073709551616", "-1", "-1.5", "2.5"}) {
+    json j = original;
+    j["targets"][0]["tpgs"][0]["tag"] = json::parse(bad);
+    CHECK_THROWS_WITH(lio_from_saveconfig(j), Catch::Contains("tpgs[0].tag: expected a whole number from 0 to 4294967295"));
+    j = original;
+    j["storage_objects"][1]["size"] = json::parse(bad);
+    if (std::string(bad) != "18446744073709551616")  // fits no uint64 either, but nlohmann reads it as a double
+      CHECK_THROWS_WITH(lio_from_saveconfig(j), Catch::Contains("storage_objects[1].size: expected a whole number"));
+  }
+  json j = original;
+  j["storage_objects"][1]["size"] = json::parse("18446744073709551615");
+  CHECK(lio_from_saveconfig(j).storage_objects[1].size == 18446744073709551615ULL);
 }
