@@ -136,20 +136,31 @@ class SignalsDeferred {
   sigset_t previous_{};
 };
 
-// A start killed half way (SIGKILL, power cut of the tool only) leaves backstores, or a target whose TPG was
+// A start killed half way (SIGKILL, a power cut of the tool only) leaves backstores, or a target whose TPG was
 // never enabled: nothing serves them, but iblock holds the disks open exclusively, so a new start would fail
-// with EBUSY. A target with an enabled TPG is serving and is left alone.
+// with EBUSY. While no TPG is enabled, everything in LIO is such a leftover and goes; a serving target (ours:
+// refused; another one: left alone, as any start beside it) is never touched.
 void clear_unfinished_start(ConfigFs& configfs, const std::string& iqn) {
   const LioConfig current = read_lio_config(configfs, /*with_secrets=*/false);
+  bool serving = false;
   for (const auto& target : current.targets)
     for (const auto& tpg : target.tpgs)
-      if (tpg.enable)
-        throw Error("target " + target.wwn + " is already serving from " + configfs.path(lio_paths::target(target.wwn)).string() +
-                    (target.wwn == iqn ? "" : " (another IQN)") + " (run 'iscsi-target stop' first)");
+      if (tpg.enable) {
+        if (target.wwn == iqn)
+          throw Error("target " + iqn + " is already serving from " + configfs.path(lio_paths::target(iqn)).string() +
+                      " (run 'iscsi-target stop' first)");
+        serving = true;
+      }
+  if (serving) {
+    if (configfs.exists(lio_paths::target(iqn)))
+      throw Error("target " + iqn + " already exists in " + configfs.path(lio_paths::target(iqn)).string() +
+                  " beside a serving target (run 'iscsi-target stop' first)");
+    return;
+  }
   if (current.targets.empty() && current.storage_objects.empty()) return;
   warn("clearing what an unfinished start left in " + configfs.path("target").string() + " (" +
        std::to_string(current.storage_objects.size()) + " backstore(s), " + std::to_string(current.targets.size()) +
-       " target(s) without an enabled TPG)");
+       " target(s), no TPG enabled)");
   if (!teardown_lio(configfs, warn)) throw Error("cannot clear what an unfinished start left in " + configfs.path("target").string());
 }
 

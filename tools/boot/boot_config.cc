@@ -94,7 +94,7 @@ void set(BootConfig& c, const std::string& where, const std::string& key, const 
 
 // Shell assignments as the original's template writes them: name="a "\ <newline> "b" and $name references.
 // A value may reference earlier ones ($a$a): cap what doubling could grow to.
-constexpr size_t max_legacy_value = 64 * 1024;
+constexpr size_t max_legacy_value = size_t{64} * 1024;
 
 std::map<std::string, std::string> shell_assignments(const std::string& text, const std::string& source) {
   std::string joined;
