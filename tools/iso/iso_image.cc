@@ -125,7 +125,8 @@ void make_fat_image(const fs::path& image, const std::vector<EfiFile>& files, co
   uint64_t bytes = uint64_t{128} * 1024;
   for (const auto& f : files) bytes += (regular_file_size(f.source) + 4095) / 4096 * 4096;
   bytes = (bytes + 65535) / 65536 * 65536;  // whole 2-head, 32-sector cylinders: mformat then needs no guessing
-  write_file_atomic(image, std::string(bytes, '\0'), 0600);
+  write_file_atomic(image, "", 0600);  // created private, then made sparse: mformat fills it
+  fs::resize_file(image, bytes);
   char serial[16];
   std::snprintf(serial, sizeof serial, "%08X", fat_serial);
   run_process({"mformat", "-i", image.string(), "-T", std::to_string(bytes / 512), "-h", "2", "-s", "32", "-N", serial,
