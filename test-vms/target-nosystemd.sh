@@ -2,14 +2,17 @@
 # test-vms/target-nosystemd.sh BUILD_DIR — target mode in an initramfs without systemd (dracut's shell init).
 #
 # Two VMs run at once:
-#   good: one disk exported without CHAP (+ one spare disk that is not exported).  Checks discovery and
-#         READ CAPACITY from the host, the operator shell (and that it comes back after `exit`), that no
-#         switch_root happened and nothing is mounted, then bad input given to `iscsi-target start --cmdline`
-#         in that shell (nonexistent device, malformed IQN, CHAP secret > 255 chars): each must print exactly
-#         one `iscsi-target: error:` line naming the key/value, exit non-zero and leave configfs as it was
-#         (the valid target keeps serving).  Ends with `iscsi-target poweroff`.
+#   good: one disk exported without CHAP by the explicit opt-in rd.iscsi_target.auth=none (+ one spare disk
+#         that is not exported).  Checks the opt-in's warning on the console, discovery and READ CAPACITY
+#         from the host, the operator shell (and that it comes back after `exit`), that no switch_root
+#         happened and nothing is mounted, then bad input given to `iscsi-target start --cmdline` in that
+#         shell (nonexistent device, malformed IQN, CHAP secret > 255 chars): each must print exactly one
+#         `iscsi-target: error:` line naming the key/value, exit non-zero and leave configfs as it was (the
+#         valid target keeps serving).  Ends with `iscsi-target poweroff`.
 #   bad:  a command line naming a nonexistent device: one error line on the console, nothing exported,
-#         nothing mounted, an operator shell, `iscsi-target poweroff`.
+#         nothing mounted, an operator shell; there `iscsi-target start --cmdline` without CHAP and without
+#         the opt-in must refuse in one error line naming rd.iscsi.username and rd.iscsi_target.auth=none,
+#         leaving nothing in configfs; `iscsi-target poweroff`.
 # BUILD_DIR holds tools/iscsi-target.  Environment: see lib.sh.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -22,6 +25,7 @@ TGT=iqn.2024-01.org.example.itgt:nosystemd
 TGT_BAD=iqn.2024-01.org.example.itgt:badboot
 I1=iqn.2024-01.org.example.host:one
 NET="net.ifnames=0 ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off rd.neednet=1 rd.lvm=0 rd.luks=0 rd.md=0 rd.dm=0"
+NOAUTH=rd.iscsi_target.auth=none # these targets serve without CHAP on purpose (the ACL by IQN only)
 CF=/sys/kernel/config/target
 
 truncate -s 32M "$RUN_DIR/disk0.img"
@@ -36,12 +40,12 @@ PORT_BAD=$(free_port)
 while [[ $PORT_BAD == "$PORT_GOOD" ]]; do PORT_BAD=$(free_port); done
 
 vm_start bad "$KERNEL" "$RUN_DIR/initrd.img" \
-    "console=ttyS0 $NET rd.iscsi_target.dev=/dev/disk/by-id/virtio-itgt-missing rd.iscsi_target.wait=2 rd.iscsi_target.iqn=$TGT_BAD rd.iscsi.initiator=$I1" \
+    "console=ttyS0 $NET rd.iscsi_target.dev=/dev/disk/by-id/virtio-itgt-missing rd.iscsi_target.wait=2 rd.iscsi_target.iqn=$TGT_BAD rd.iscsi.initiator=$I1 $NOAUTH" \
     --disk "$RUN_DIR/bad-ext4.img,serial=itgt-bad" \
     --net "user,restrict=on,hostfwd=tcp:127.0.0.1:$PORT_BAD-:3260"
 timer_start boot-to-ready-good
 vm_start good "$KERNEL" "$RUN_DIR/initrd.img" \
-    "console=ttyS0 $NET rd.iscsi_target.dev=/dev/disk/by-id/virtio-itgt-nsd0 rd.iscsi_target.iqn=$TGT rd.iscsi.initiator=$I1" \
+    "console=ttyS0 $NET rd.iscsi_target.dev=/dev/disk/by-id/virtio-itgt-nsd0 rd.iscsi_target.iqn=$TGT rd.iscsi.initiator=$I1 $NOAUTH" \
     --disk "$RUN_DIR/disk0.img,serial=itgt-nsd0" \
     --disk "$RUN_DIR/spare.img,serial=itgt-spare" \
     --net "user,restrict=on,hostfwd=tcp:127.0.0.1:$PORT_GOOD-:3260"
@@ -57,7 +61,8 @@ bad_start() { # LABEL CMDLINE MUST_NAME [MUST_NOT_SHOW]
     check_eq "$label: exactly one 'iscsi-target: error:' line" 1 "$errs"
     ((CHECK_OK)) || info "output: $out"
     local line
-    line=$(grep -m1 '^iscsi-target: error:' <<<"$out" || true)
+    line=$(grep -m1 '^iscsi-target: error:' <<<"$out" | tr -d '\r' || true)
+    BAD_LINE=$line
     info "$label: $line"
     check_match "$label: the error names '$name'" "$(printf '%s' "$name" | sed 's/[][\.*^$+?(){}|/]/\\&/g')" "$line"
     if [[ -n $hide ]]; then
@@ -77,6 +82,8 @@ else
 fi
 
 if ((good_ok)); then
+    n=$(tr -d '\r' <"$(vm_log)" | grep -c "^iscsi-target: warning: $NOAUTH: serving without CHAP; anyone .*$I1" || true)
+    check_eq "good: the console warns that $NOAUTH lets anyone who knows the IQN attach the disk" 1 "$n"
     out=$(iscsi-ls "iscsi://127.0.0.1:$PORT_GOOD" 2>&1) || true
     check_match "good: discovery lists $TGT" "Target:$TGT " "$out"
     out=$(iscsi-readcapacity16 -i "$I1" "iscsi://127.0.0.1:$PORT_GOOD/$TGT/0" 2>&1) || true
@@ -109,10 +116,10 @@ if ((good_ok)); then
     check_match "good: configfs shows the running target" "$CF/iscsi/$TGT" "$CF_BEFORE"
     spare=/dev/disk/by-id/virtio-itgt-spare
     bad_start "nonexistent device" \
-        "rd.iscsi_target.dev=/dev/disk/by-id/virtio-itgt-nope rd.iscsi_target.wait=2 rd.iscsi_target.iqn=iqn.2024-01.org.example.itgt:bad1 rd.iscsi.initiator=$I1" \
+        "rd.iscsi_target.dev=/dev/disk/by-id/virtio-itgt-nope rd.iscsi_target.wait=2 rd.iscsi_target.iqn=iqn.2024-01.org.example.itgt:bad1 rd.iscsi.initiator=$I1 $NOAUTH" \
         /dev/disk/by-id/virtio-itgt-nope
     bad_start "malformed IQN" \
-        "rd.iscsi_target.dev=$spare rd.iscsi_target.iqn=not_an_iqn rd.iscsi.initiator=$I1" \
+        "rd.iscsi_target.dev=$spare rd.iscsi_target.iqn=not_an_iqn rd.iscsi.initiator=$I1 $NOAUTH" \
         not_an_iqn
     long_secret=$(printf 'S%.0s' {1..300})
     bad_start "CHAP secret of 300 chars" \
@@ -140,6 +147,15 @@ fi
 if vm_wait_shell 60; then pass "bad boot: an operator shell runs"; else fail "bad boot: no operator shell"; vm_dump_console 40; fi
 n=$(tr -d '\r' <"$(vm_log)" | grep -c '^iscsi-target: error:' || true)
 check_eq "bad boot: exactly one console line starts with 'iscsi-target: error:'" 1 "$n"
+# CHAP is always on: without rd.iscsi.username/password and without the opt-in, start refuses before configfs.
+CF_BEFORE=$(vm_run "ls -d $CF/iscsi/* $CF/core/*/* 2>/dev/null") || true
+check_eq "bad boot: configfs holds no target or backstore" "" "$CF_BEFORE"
+bad_start "no CHAP and no $NOAUTH" \
+    "rd.iscsi_target.dev=/dev/disk/by-id/virtio-itgt-bad rd.iscsi_target.iqn=$TGT_BAD rd.iscsi.initiator=$I1" \
+    rd.iscsi.username=
+check_match "no CHAP: the error says how to opt in" "give $NOAUTH\$" "$BAD_LINE"
+out=$(vm_run "find $CF/iscsi -mindepth 1 -maxdepth 1 -name 'iqn.*' | wc -l") || true
+check_eq "no CHAP: nothing under $CF/iscsi" 0 "${out:-missing}"
 out=$(iscsi-ls "iscsi://127.0.0.1:$PORT_BAD" 2>&1) && rc=0 || rc=$?
 if [[ $out == *"Target:"* ]]; then fail "bad boot: discovery finds a target: $out"; else pass "bad boot: discovery finds no target (iscsi-ls exit $rc)"; fi
 out=$(vm_run "ls $CF/iscsi 2>/dev/null | grep -c iqn") || true

@@ -177,7 +177,10 @@ int cmd_start(const Options& o) {
   const auto started = std::chrono::steady_clock::now();
   try {
     const Cmdline cmdline = load_cmdline(o);
-    const TargetSettings settings = settings_from_cmdline(cmdline, default_iqn(o));
+    const TargetSettings settings = settings_from_cmdline(cmdline, default_iqn(o));  // refuses a start without CHAP
+    if (settings.without_authentication)
+      warn(std::string(keys::auth) + "=none: serving without CHAP; anyone on the network who knows the initiator IQN (" +
+           settings.initiator_iqns.front() + ", no secret: it is in the boot entry) can attach the disk(s)");
     if (o.real_system()) prepare_kernel();
     ConfigFs configfs(o.configfs_root);
     clear_unfinished_start(configfs, settings.iqn);

@@ -75,6 +75,20 @@ int wait_seconds_from(const Cmdline& cmdline) {
   return value;
 }
 
+// CHAP is always on unless the command line opts out in so many words: the initiator IQN alone is public.
+bool without_authentication(const Cmdline& cmdline, const ChapCredentials& chap) {
+  const auto auth = cmdline.get(keys::auth);
+  if (auth && *auth != "none") throw setting_error(keys::auth, *auth, "expected 'none' (serve without CHAP), or leave the key out");
+  if (auth && chap.enabled())
+    throw setting_error(keys::auth, *auth, std::string("contradicts ") + keys::username + " (CHAP is configured; drop one of them)");
+  if (!auth && !chap.enabled())
+    throw setting_error(keys::username, "",
+                        std::string("not set: CHAP is required (") + keys::username + " and " + keys::password +
+                            ", normally from the secrets initrd's /etc/iscsi-target/target.conf); to serve without "
+                            "authentication to anyone who knows the initiator IQN, give " + keys::auth + "=none");
+  return auth.has_value();
+}
+
 }  // namespace
 
 // CHAP values travel to LIO through configfs as exact bytes and reach the initiator through iscsid.conf;
@@ -102,6 +116,7 @@ std::string target_cmdline_text(const TargetSettings& settings) {
   if (settings.device_wait_seconds != TargetSettings{}.device_wait_seconds)
     append_word(out, keys::wait, std::to_string(settings.device_wait_seconds));
   if (settings.tuning == Tuning::lio_defaults) append_word(out, keys::tuning, "lio-defaults");
+  if (settings.without_authentication) append_word(out, keys::auth, "none");
   return out;
 }
 
@@ -144,6 +159,7 @@ TargetSettings settings_from_cmdline(const Cmdline& cmdline, const std::string& 
     throw setting_error(keys::initiator, settings.iqn, std::string("equals the target's own name ") + keys::iqn);
 
   settings.chap = chap_from(cmdline);
+  settings.without_authentication = without_authentication(cmdline, settings.chap);
   if (auto portal = cmdline.get(keys::portal)) settings.portal = parse_portal(keys::portal, *portal);
   settings.device_wait_seconds = wait_seconds_from(cmdline);
   if (auto tuning = cmdline.get(keys::tuning)) {

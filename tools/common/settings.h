@@ -23,6 +23,7 @@ inline constexpr const char* mutual_password = "rd.iscsi.in.password";
 inline constexpr const char* portal = "rd.iscsi_target.portal";
 inline constexpr const char* wait = "rd.iscsi_target.wait";
 inline constexpr const char* tuning = "rd.iscsi_target.tuning";
+inline constexpr const char* auth = "rd.iscsi_target.auth";  // "none": the explicit opt-out of CHAP
 }  // namespace keys
 
 struct ChapCredentials {
@@ -43,6 +44,9 @@ struct TargetSettings {
   Portal portal{"0.0.0.0", 3260, false};
   int device_wait_seconds = 30;
   Tuning tuning = Tuning::tuned;
+  // rd.iscsi_target.auth=none: serve without CHAP, the ACL by initiator IQN only. That IQN is no secret (it is
+  // in the world-readable boot entry), so anyone on the cable who knows it can attach the disks.
+  bool without_authentication = false;
   bool operator==(const TargetSettings&) const = default;
 };
 
@@ -50,7 +54,8 @@ struct TargetSettings {
 bool target_mode_requested(const Cmdline& cmdline);
 
 // Reads and validates every target key; throws Error naming the first bad key and its value
-// (secret values are never echoed).
+// (secret values are never echoed). CHAP is required: without rd.iscsi.username/password the error names
+// the missing key and the opt-out, rd.iscsi_target.auth=none (which with CHAP given is an error too).
 TargetSettings settings_from_cmdline(const Cmdline& cmdline, const std::string& default_iqn);
 
 // LIO keeps CHAP names and secrets in 256-byte buffers with a terminating NUL.
@@ -67,7 +72,7 @@ std::string hidden_secret(const std::string& value);
 // The writers, inverse of settings_from_cmdline (the boot side uses them; both sides share this contract).
 // The non-secret keys as command-line words: rd.iscsi_target.iqn, rd.iscsi.initiator (further initiators as
 // rd.iscsi_target.initiator), rd.iscsi_target.portal, rd.iscsi_target.dev in LUN order, and
-// rd.iscsi_target.wait / rd.iscsi_target.tuning when not the defaults. CHAP is left out: it is secret.
+// rd.iscsi_target.wait / rd.iscsi_target.tuning / rd.iscsi_target.auth when not the defaults. CHAP is left out: it is secret.
 // A value that is not one command-line word (empty, spaces, quotes, control characters) throws Error naming
 // the key; values are not otherwise validated (settings_from_cmdline does that).
 std::string target_cmdline_text(const TargetSettings& settings);

@@ -7,6 +7,7 @@ using namespace iscsi_target;
 
 namespace {
 const std::string base = "rd.iscsi_target.dev=/dev/vda rd.iscsi.initiator=iqn.2024-01.org.example:laptop ";
+const std::string chap = "rd.iscsi.username=u rd.iscsi.password=secret123456 ";
 TargetSettings parse(const std::string& text) { return settings_from_cmdline(Cmdline(parse_cmdline(text)), "iqn.2024-01.org.example:default"); }
 std::string error_of(const std::string& text) {
   try {
@@ -19,18 +20,37 @@ std::string error_of(const std::string& text) {
 }  // namespace
 
 TEST_CASE("a minimal command line gives defaults") {
-  auto s = parse(base);
+  auto s = parse(base + chap);
   CHECK(s.iqn == "iqn.2024-01.org.example:default");
   CHECK(s.device_specs == std::vector<std::string>{"/dev/vda"});
   CHECK(s.initiator_iqns == std::vector<std::string>{"iqn.2024-01.org.example:laptop"});
   CHECK(s.portal.configfs_name() == "0.0.0.0:3260");
-  CHECK_FALSE(s.chap.enabled());
+  CHECK(s.chap.enabled());
+  CHECK_FALSE(s.without_authentication);
   CHECK(s.device_wait_seconds == 30);
   CHECK(s.tuning == Tuning::tuned);
 }
 
+TEST_CASE("CHAP is required; rd.iscsi_target.auth=none is the only way around it") {
+  CHECK(error_of(base) ==
+        "rd.iscsi.username=: not set: CHAP is required (rd.iscsi.username and rd.iscsi.password, normally from the secrets "
+        "initrd's /etc/iscsi-target/target.conf); to serve without authentication to anyone who knows the initiator IQN, "
+        "give rd.iscsi_target.auth=none");
+  auto open = parse(base + "rd.iscsi_target.auth=none");
+  CHECK(open.without_authentication);
+  CHECK_FALSE(open.chap.enabled());
+  CHECK(error_of(base + "rd.iscsi_target.auth=chap") ==
+        "rd.iscsi_target.auth=chap: expected 'none' (serve without CHAP), or leave the key out");
+  CHECK(error_of(base + "rd.iscsi_target.auth") ==
+        "rd.iscsi_target.auth=1: expected 'none' (serve without CHAP), or leave the key out");
+  CHECK(error_of(base + chap + "rd.iscsi_target.auth=none") ==
+        "rd.iscsi_target.auth=none: contradicts rd.iscsi.username (CHAP is configured; drop one of them)");
+  // A half-given CHAP pair is still its own error, not "CHAP is required".
+  CHECK(error_of(base + "rd.iscsi.password=secret123456").starts_with("rd.iscsi.username=: missing although rd.iscsi.password"));
+}
+
 TEST_CASE("devices keep their order; extra initiators are added once") {
-  auto s = parse(base + "rd.iscsi_target.dev=UUID=1234 rd.iscsi_target.dev=LABEL=data rd.iscsi_target.initiator=iqn.2024-01.org.example:two "
+  auto s = parse(base + chap + "rd.iscsi_target.dev=UUID=1234 rd.iscsi_target.dev=LABEL=data rd.iscsi_target.initiator=iqn.2024-01.org.example:two "
                  "rd.iscsi_target.initiator=iqn.2024-01.org.example:laptop rd.iscsi_target.portal=[::]:3261 rd.iscsi_target.wait=5");
   CHECK(s.device_specs == std::vector<std::string>{"/dev/vda", "UUID=1234", "LABEL=data"});
   CHECK(s.initiator_iqns.size() == 2);
@@ -52,10 +72,10 @@ TEST_CASE("bad settings name the key and value, never a secret") {
   CHECK(error_of(base + "rd.iscsi_target.iqn=IQN.Bad").find("rd.iscsi_target.iqn=IQN.Bad: not an iSCSI name") == 0);
   CHECK(error_of(base + "rd.iscsi_target.iqn=iqn.2024-13.org.example").find("rd.iscsi_target.iqn=iqn.2024-13.org.example: malformed") == 0);
   CHECK(error_of("rd.iscsi_target.dev=/dev/vda").find("rd.iscsi.initiator=: not set") == 0);
-  CHECK(error_of(base + "rd.iscsi_target.portal=300.1.1.1").find("rd.iscsi_target.portal=300.1.1.1: not an IPv4 address") == 0);
-  CHECK(error_of(base + "rd.iscsi_target.portal=10.0.0.1:0").find("port must be") != std::string::npos);
-  CHECK(error_of(base + "rd.iscsi_target.portal=fe80::1").find("brackets") != std::string::npos);
-  CHECK(error_of(base + "rd.iscsi_target.wait=soon").find("rd.iscsi_target.wait=soon") == 0);
+  CHECK(error_of(base + chap + "rd.iscsi_target.portal=300.1.1.1").find("rd.iscsi_target.portal=300.1.1.1: not an IPv4 address") == 0);
+  CHECK(error_of(base + chap + "rd.iscsi_target.portal=10.0.0.1:0").find("port must be") != std::string::npos);
+  CHECK(error_of(base + chap + "rd.iscsi_target.portal=fe80::1").find("brackets") != std::string::npos);
+  CHECK(error_of(base + chap + "rd.iscsi_target.wait=soon").find("rd.iscsi_target.wait=soon") == 0);
   CHECK(error_of(base + "rd.iscsi.username=u").find("rd.iscsi.password=: missing") == 0);
   CHECK(error_of(base + "rd.iscsi.in.username=t rd.iscsi.in.password=x").find("mutual CHAP needs one-way") != std::string::npos);
 
@@ -98,10 +118,13 @@ TargetSettings sample() {
 
 TEST_CASE("writer: the target's keys read back as the same settings") {
   TargetSettings minimal = sample();
-  CHECK(read_back(minimal) == minimal);
+  CHECK_THROWS_WITH(read_back(minimal), Catch::StartsWith("rd.iscsi.username=: not set: CHAP is required"));
   CHECK(target_cmdline_text(minimal) ==
         "rd.iscsi_target.iqn=iqn.2024-01.org.example:target rd.iscsi.initiator=iqn.2024-01.org.example:laptop "
         "rd.iscsi_target.portal=0.0.0.0:3260 rd.iscsi_target.dev=/dev/disk/by-id/nvme-A");
+  minimal.without_authentication = true;
+  CHECK(read_back(minimal) == minimal);
+  CHECK(target_cmdline_text(minimal).ends_with(" rd.iscsi_target.dev=/dev/disk/by-id/nvme-A rd.iscsi_target.auth=none"));
   CHECK(target_conf_text(minimal.chap).find("rd.iscsi") == std::string::npos);
 
   TargetSettings full = sample();
