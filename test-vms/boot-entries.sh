@@ -63,6 +63,8 @@ check "no secret anywhere in the entry" bash -c "! grep -q '$password' '$ours'"
 options=$(field options "$ours")
 check_match "options: target keys" 'rd.iscsi_target.dev=/dev/disk/by-id/virtio-system' "$options"
 check_match "options: held by iscsi-target.target" 'rd.systemd.unit=iscsi-target.target' "$options"
+check_match "options: the storage-stack safety keys on the real command line (systemd reads only that)" \
+    '(^| )rd\.lvm=0 rd\.luks=0 rd\.md=0 rd\.dm=0 rd\.multipath=0( |$)' "$options"
 check_match "options: console kept from the system" 'console=ttyS0,115200' "$options"
 check "options: no root= (target never mounts it)" bash -c "! grep -qE '(^| )root=' <<<'$options'"
 iso=$root/var/lib/dracut/iscsi-target/iscsi-boot-$KVER.iso
@@ -111,6 +113,7 @@ cat "$menu"
 check "grub-script-check accepts the menu" grub-script-check "$menu"
 check_match "one menuentry for the kernel" "menuentry 'iSCSI Target \\($KVER\\)" "$(cat "$menu")"
 check_match "linux line with the target options" "linux.*vmlinuz-$KVER .*rd.iscsi_target.dev=/dev/disk/by-id/virtio-system" "$(cat "$menu")"
+check_match "linux line with rd.multipath=0 among the safety keys" "linux.*vmlinuz-$KVER .* 'rd\\.dm=0' 'rd\\.multipath=0' " "$(cat "$menu")"
 check_match "initrd line: initramfs then secrets" "initrd.*initrd.img-$KVER .*iscsi-target-$KVER.img" "$(cat "$menu")"
 check "no secret in grub.cfg" bash -c "! grep -q '$password' '$menu'"
 ki "$plugins_ours" remove "$KVER"

@@ -302,8 +302,8 @@ check_eq "chap-secrets is root-only (0600)" 100600 \
 check_match "the ISO is a hybrid ISO 9660 image" 'ISO 9660.*(DOS/MBR|bootable)' "$(file -b "$iso")"
 target_opts=$(sed -n 's/^options[[:space:]]\+//p' "$record")
 info "iSCSI Target options: $target_opts"
-check_match "target entry: holds the boot, exports the disk by id, NIC by the machine's MAC" \
-    "rd.systemd.unit=iscsi-target.target.*ifname=iscsi0:$TARGET_MAC .*rd.iscsi_target.dev=/dev/disk/by-id/virtio-$DISK_SERIAL" "$target_opts"
+check_match "target entry: holds the boot, storage-stack keys incl. rd.multipath=0, exports the disk by id, NIC by the machine's MAC" \
+    "rd.systemd.unit=iscsi-target.target rd.lvm=0 rd.luks=0 rd.md=0 rd.dm=0 rd.multipath=0 .*ifname=iscsi0:$TARGET_MAC .*rd.iscsi_target.dev=/dev/disk/by-id/virtio-$DISK_SERIAL" "$target_opts"
 mkdir -p "$RUN_DIR/iso-cfg"
 xorriso -osirrox on -indev "$iso" -extract /isolinux/isolinux.cfg "$RUN_DIR/iso-cfg/isolinux.cfg" \
     -extract /boot/grub/grub.cfg "$RUN_DIR/iso-cfg/grub.cfg" >/dev/null 2>&1 || true

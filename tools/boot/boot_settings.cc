@@ -28,7 +28,8 @@ bool generated_key(const std::string& key) {
 // The target never mounts its root: drop root, resume and storage-stack activation; show the console.
 bool target_drops(const std::string& key) {
   static const std::set<std::string> keys = {"root", "rootflags", "rootfstype", "ro", "rw", "resume", "resume_offset",
-                                             "quiet", "splash", "rhgb", "init", "rd.lvm", "rd.luks", "rd.md", "rd.dm"};
+                                             "quiet", "splash", "rhgb", "init", "rd.lvm", "rd.luks", "rd.md", "rd.dm",
+                                             "rd.multipath"};
   return keys.count(key) || key.starts_with("rd.lvm.") || key.starts_with("rd.luks.") || key.starts_with("rd.md.") ||
          key.starts_with("rd.dm.") || generated_key(key);
 }
@@ -117,7 +118,9 @@ TargetSettings target_settings_of(const BootSettings& s) {
 
 std::string target_options(const BootSettings& s) {
   std::string out = filtered(s.system_cmdline, target_drops);
-  append(out, "rd.systemd.unit=iscsi-target.target rd.lvm=0 rd.luks=0 rd.md=0 rd.dm=0");
+  // On the real command line, not only in the initramfs' cmdline.d: systemd's ConditionKernelCommandLine (dracut's
+  // multipathd.service, for one) reads /proc/cmdline alone.
+  append(out, "rd.systemd.unit=iscsi-target.target rd.lvm=0 rd.luks=0 rd.md=0 rd.dm=0 rd.multipath=0");
   append(out, "ifname=iscsi0:" + s.nic.mac + " ip=" + s.target_address + ":::" + netmask_of(s.prefix) + "::iscsi0:off rd.neednet=1");
   append(out, target_cmdline_text(target_settings_of(s)));
   append(out, s.target_extra);

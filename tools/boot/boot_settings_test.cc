@@ -33,7 +33,10 @@ TEST_CASE("target options: no root, no secrets, the target keys; parsable by the
   CHECK_FALSE(c.get("rd.luks.uuid"));
   CHECK(c.get("console") == "ttyS0,115200");
   CHECK(c.get("rd.systemd.unit") == "iscsi-target.target");
-  CHECK(c.get("rd.luks") == "0");
+  // The storage-stack safety keys on the entry's real command line: systemd's ConditionKernelCommandLine (dracut's
+  // multipathd.service) reads /proc/cmdline, not the initramfs' cmdline.d.
+  for (const char* key : {"rd.lvm", "rd.luks", "rd.md", "rd.dm", "rd.multipath"})
+    CHECK(c.get_all(key) == std::vector<std::string>{"0"});
   CHECK(c.get("ifname") == "iscsi0:aa:bb:cc:dd:ee:ff");
   CHECK(c.get("ip") == "10.251.73.1:::255.255.255.252::iscsi0:off");
   CHECK(c.get_all("rd.iscsi_target.dev") == sample_laptop().root_disks);
@@ -43,6 +46,17 @@ TEST_CASE("target options: no root, no secrets, the target keys; parsable by the
   CHECK(target.iqn == s.target_iqn);
   CHECK(target.portal.configfs_name() == "10.251.73.1:3260");
   CHECK(target.chap.mutual_password == chap.mutual_password);
+}
+
+TEST_CASE("target options: the system's own storage-stack keys give way to ours") {
+  SystemFacts facts = sample_laptop();
+  facts.cmdline += " rd.multipath=default rd.md=1 rd.lvm.vg=vg0";
+  const std::string options = target_options(derive_boot_settings(BootConfig{}, facts, chap));
+  Cmdline c(parse_cmdline(options));
+  CHECK(c.get_all("rd.multipath") == std::vector<std::string>{"0"});
+  CHECK(c.get_all("rd.md") == std::vector<std::string>{"0"});
+  CHECK_FALSE(c.get("rd.lvm.vg"));
+  CHECK(options.find("rd.systemd.unit=iscsi-target.target rd.lvm=0 rd.luks=0 rd.md=0 rd.dm=0 rd.multipath=0 ") != std::string::npos);
 }
 
 TEST_CASE("initiator options: the system's root options, dracut's iSCSI root, no resume, no secrets") {
