@@ -160,7 +160,9 @@ int write(const std::vector<std::string>& argv) {
   struct stat st {};
   if (::stat(image.c_str(), &st) != 0) throw system_error("reading", image.string(), errno);
   const uint64_t image_bytes = static_cast<uint64_t>(st.st_size);
-  const WriteTarget target = inspect_write_target(device, paths);
+  // Opened once, exclusively; the checks, the question, the write and the read-back all use that descriptor.
+  const OpenWriteTarget opened = open_write_target(device, paths);
+  const WriteTarget& target = opened.target;
   const auto refusals = write_refusals(target, image_bytes, args.flag("--force"));
   if (!refusals.empty()) {
     for (const auto& reason : refusals) complain("refusing: " + reason);
@@ -184,7 +186,7 @@ int write(const std::vector<std::string>& argv) {
     say(std::string(p.phase) + ": " + std::to_string(percent) + "% (" + mb(static_cast<double>(p.done)) + " of " +
         mb(static_cast<double>(p.total)) + ")");
   };
-  const WriteResult r = write_image(image, device, options);
+  const WriteResult r = write_image(image, opened, options);
   char line[200];
   std::snprintf(line, sizeof line, "wrote %s in %.1f s (%.1f MB/s)", mb(static_cast<double>(r.bytes)).c_str(), r.write_seconds,
                 megabytes_per_second(r.bytes, r.write_seconds));

@@ -10,10 +10,10 @@ ArtifactWriters real_artifact_writers() {
   writers.build_iso = [](const IsoImageSpec& spec) { return build_iso(spec); };
   // The same checks as `iso write` without --force, and no question: usb_devices names the stick already.
   writers.write_usb = [](const std::filesystem::path& iso, const std::string& device) {
-    const WriteTarget target = inspect_write_target(device);
-    const auto refusals = write_refusals(target, std::filesystem::file_size(iso), /*force=*/false);
+    const OpenWriteTarget opened = open_write_target(device);  // checked and written through one descriptor
+    const auto refusals = write_refusals(opened.target, std::filesystem::file_size(iso), /*force=*/false);
     if (!refusals.empty()) throw Error(device + ": " + refusals.front());
-    write_image(iso, device, WriteOptions{});
+    write_image(iso, opened, WriteOptions{});
   };
   return writers;
 }

@@ -110,9 +110,7 @@ WriteTarget inspect_block_device(const std::string& path, dev_t devno, const Sys
   return t;
 }
 
-WriteTarget inspect_write_target(const std::string& path, const SystemRoots& roots) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) throw system_error("cannot write to", path, errno);
+WriteTarget inspect_opened(const std::string& path, const struct stat& st, const SystemRoots& roots) {
   if (S_ISBLK(st.st_mode)) return inspect_block_device(path, st.st_rdev, roots);
   if (!S_ISREG(st.st_mode)) throw Error(path + ": neither a block device nor a regular file");
   WriteTarget t;
@@ -121,14 +119,62 @@ WriteTarget inspect_write_target(const std::string& path, const SystemRoots& roo
   t.size_bytes = static_cast<uint64_t>(st.st_size);
   // An active swap file: writing into it would corrupt memory pages of running programs.
   for (const Swap& s : read_swaps(roots, {})) {
-    std::error_code ec;  // per entry: one vanished swap file must not hide the others
-    if (s.is_file && fs::equivalent(path, s.file, ec)) t.system_uses.push_back("swap " + s.file);
+    struct stat swap_st {};  // per entry: one vanished swap file must not hide the others
+    if (s.is_file && ::stat(s.file.c_str(), &swap_st) == 0 && swap_st.st_dev == st.st_dev && swap_st.st_ino == st.st_ino)
+      t.system_uses.push_back("swap " + s.file);
   }
   return t;
 }
 
+TargetOps system_target_ops() {
+  return {[](const std::string& path, int flags) { return ::open(path.c_str(), flags); },
+          [](int fd, struct stat& st) { return ::fstat(fd, &st); },
+          [](const std::string& path, struct stat& st) { return ::stat(path.c_str(), &st); }};
+}
+
+OpenWriteTarget& OpenWriteTarget::operator=(OpenWriteTarget&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    target = std::move(other.target);
+    fd_ = std::exchange(other.fd_, -1);
+  }
+  return *this;
+}
+
+OpenWriteTarget::~OpenWriteTarget() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+OpenWriteTarget open_write_target(const std::string& path, const SystemRoots& roots, const TargetOps& ops) {
+  const int fd = ops.open(path, write_target_open_flags);
+  if (fd < 0 && errno == EBUSY) {
+    // Refused whatever else is found; the path is looked at only to say who holds the device.
+    WriteTarget t;
+    struct stat st {};
+    if (ops.stat(path, st) == 0 && S_ISBLK(st.st_mode)) {
+      try {
+        t = inspect_block_device(path, st.st_rdev, roots);
+      } catch (const Error&) {
+        t = WriteTarget{};  // no explanation, still refused
+      }
+    }
+    t.path = path;
+    t.busy = std::strerror(EBUSY);
+    return OpenWriteTarget(std::move(t), -1);
+  }
+  if (fd < 0) throw system_error("cannot write to", path, errno);
+  OpenWriteTarget opened({}, fd);  // closes fd if what follows throws
+  struct stat st {};
+  if (ops.fstat(fd, st) != 0) throw system_error("cannot look at", path, errno);
+  opened.target = inspect_opened(path, st, roots);
+  return opened;
+}
+
 std::vector<std::string> write_refusals(const WriteTarget& t, uint64_t image_bytes, bool force) {
   std::vector<std::string> reasons;
+  if (!t.busy.empty())
+    reasons.push_back(t.path + " cannot be opened exclusively (" + t.busy +
+                      "): mounted, or in use by LVM, LUKS, md or another program");
   if (!t.parent_disk.empty())
     reasons.push_back(t.path + " is a partition of " + t.parent_disk +
                       "; the image carries its own partition table: write it to the whole disk");
@@ -136,6 +182,7 @@ std::vector<std::string> write_refusals(const WriteTarget& t, uint64_t image_byt
   for (const auto& mount : t.mounted) reasons.push_back(t.path + " is mounted at " + mount + "; unmount it first");
   for (const auto& holder : t.holders)
     reasons.push_back(t.path + " is in use by " + holder + " (LVM, LUKS or md); deactivate it first");
+  if (!t.busy.empty()) return reasons;  // what was not opened is looked at only to say who holds it
   if (t.size_bytes < image_bytes)
     reasons.push_back(t.path + " holds " + megabytes(t.size_bytes) + " MB, the image needs " + megabytes(image_bytes) + " MB");
   if (!force) {
@@ -164,18 +211,16 @@ double megabytes_per_second(uint64_t bytes, double seconds) {
   return seconds > 0 ? static_cast<double>(bytes) / 1e6 / seconds : 0;
 }
 
-WriteResult write_image(const fs::path& image, const std::string& device, const WriteOptions& options) {
+WriteResult write_image(const fs::path& image, const OpenWriteTarget& target, const WriteOptions& options) {
   using clock = std::chrono::steady_clock;
+  const std::string& device = target.target.path;
+  const bool block = target.target.block_device;
+  if (target.fd() < 0) throw Error("writing " + device + ": not open (" + (target.target.busy.empty() ? "no descriptor" : target.target.busy) + ")");
   Fd in{::open(image.c_str(), O_RDONLY | O_CLOEXEC)};
   if (in.fd < 0) throw system_error("opening", image.string(), errno);
   struct stat image_st {};
   if (::fstat(in.fd, &image_st) != 0) throw system_error("reading", image.string(), errno);
-  struct stat dev_st {};
-  if (::stat(device.c_str(), &dev_st) != 0) throw system_error("opening", device, errno);
-  const bool block = S_ISBLK(dev_st.st_mode);
-  // O_EXCL on a block device fails with EBUSY while anything has it mounted or claimed: a last guard.
-  Fd out{::open(device.c_str(), O_RDWR | O_CLOEXEC | (block ? O_EXCL : 0))};
-  if (out.fd < 0) throw system_error("opening", device, errno);
+  const int out = target.fd();  // the descriptor the checks looked at, never the path again
 
   WriteResult result;
   result.bytes = static_cast<uint64_t>(image_st.st_size);
@@ -189,28 +234,28 @@ WriteResult write_image(const fs::path& image, const std::string& device, const 
   for (uint64_t offset = 0; offset < result.bytes;) {
     const size_t n = read_full(in.fd, buffer.data(), buffer.size(), offset, image.string());
     if (n == 0) throw Error(image.string() + ": shorter than its size while writing (changed underneath?)");
-    write_all(out.fd, buffer.data(), n, offset, device);
+    write_all(out, buffer.data(), n, offset, device);
     offset += n;
     since_sync += n;
     if (since_sync >= options.sync_every_bytes || offset == result.bytes) {
-      if (::fdatasync(out.fd) != 0) throw system_error("flushing", device, errno);
+      if (::fdatasync(out) != 0) throw system_error("flushing", device, errno);
       since_sync = 0;
     }
     report("writing", offset);
   }
-  if (::fsync(out.fd) != 0) throw system_error("flushing", device, errno);
+  if (::fsync(out) != 0) throw system_error("flushing", device, errno);
   result.write_seconds = std::chrono::duration<double>(clock::now() - write_start).count();
-  if (block) ::ioctl(out.fd, BLKRRPART);  // let the kernel see the new partitions; busy is harmless
+  if (block) ::ioctl(out, BLKRRPART);  // let the kernel see the new partitions; busy is harmless
 
   if (!options.verify) return result;
   // Read from the device, not from the pages just written.
-  ::posix_fadvise(out.fd, 0, 0, POSIX_FADV_DONTNEED);
-  if (block) ::ioctl(out.fd, BLKFLSBUF, 0);
+  ::posix_fadvise(out, 0, 0, POSIX_FADV_DONTNEED);
+  if (block) ::ioctl(out, BLKFLSBUF, 0);
   const auto verify_start = clock::now();
   for (uint64_t offset = 0; offset < result.bytes;) {
     const size_t n = read_full(in.fd, buffer.data(), buffer.size(), offset, image.string());
     if (n == 0) throw Error(image.string() + ": shorter than its size while verifying");
-    const size_t got = read_full(out.fd, readback.data(), n, offset, device);
+    const size_t got = read_full(out, readback.data(), n, offset, device);
     if (got != n) throw Error("verifying " + device + ": ends at byte " + std::to_string(offset + got));
     if (std::memcmp(buffer.data(), readback.data(), n) != 0) {
       size_t i = 0;

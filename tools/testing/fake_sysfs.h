@@ -32,11 +32,16 @@ struct FakeSysfs {
     std::filesystem::create_directory_symlink(dev, roots.sys / "class/block" / name);
     return dev;
   }
+  // A whole disk on a virtio controller, or under `host` (relative to sys, e.g. a USB or SATA host's .../block).
   std::filesystem::path disk(const std::string& name, unsigned maj, unsigned min, uint64_t sectors = 2048) {
-    return add(roots.sys / "devices/pci0000:00/virtio1/block", name, maj, min, sectors);
+    return disk_at("devices/pci0000:00/virtio1/block", name, maj, min, sectors);
   }
-  std::filesystem::path partition(const std::filesystem::path& disk_dir, const std::string& name, unsigned maj, unsigned min, int number) {
-    auto dev = add(disk_dir, name, maj, min);
+  std::filesystem::path disk_at(const std::string& host, const std::string& name, unsigned maj, unsigned min, uint64_t sectors = 2048) {
+    return add(roots.sys / host, name, maj, min, sectors);
+  }
+  std::filesystem::path partition(const std::filesystem::path& disk_dir, const std::string& name, unsigned maj, unsigned min, int number,
+                                  uint64_t sectors = 2048) {
+    auto dev = add(disk_dir, name, maj, min, sectors);
     std::ofstream(dev / "partition") << number << "\n";
     return dev;
   }
