@@ -3,25 +3,18 @@
 
 #include <algorithm>
 #include <fstream>
-#include <sstream>
 
 #include "bls_entry.h"
 #include "boot_artifacts.h"
 #include "cmdline.h"
 #include "error.h"
+#include "file_io.h"
 #include "scratch_dir.h"
 
 using namespace iscsi_target;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 unsigned mode_of(const fs::path& p) {
   struct stat st {};
@@ -50,7 +43,7 @@ struct Machine {
     std::ofstream(paths.config) << "devices = /dev/disk/by-id/virtio-root\n";
     writers.build_iso = [this](const IsoImageSpec& spec) {
       std::ofstream(spec.output) << "ISO\n" << spec.cmdline << "\n";
-      for (const auto& i : spec.initrds) std::ofstream(spec.output, std::ios::app) << slurp(i);
+      for (const auto& i : spec.initrds) std::ofstream(spec.output, std::ios::app) << read_file(i);
       for (const auto& f : spec.extra_initrd) std::ofstream(spec.output, std::ios::app) << f.path << "\n" << f.data;
       ::chmod(spec.output.c_str(), 0600);
       isos.push_back(spec.cmdline);
@@ -113,20 +106,29 @@ TEST_CASE("BLS: an entry right under its kernel, same kernel and initramfs, secr
   CHECK(options.get("console") == "ttyS0");
   CHECK_FALSE(options.get("root"));
   CHECK(mode_of(result.entry) == 0644);
-  const std::string secrets = slurp(m.paths.secrets);
+  const std::string secrets = read_file(m.paths.secrets);
   const std::string password = secrets.substr(secrets.find("\npassword=") + 10, 24);
-  CHECK(slurp(result.entry).find(password) == std::string::npos);
+  CHECK(read_file(result.entry).find(password) == std::string::npos);
   const fs::path secrets_img = m.paths.boot / "0123456789abcdef0123456789abcdef/6.1.0-56-amd64/iscsi-target-6.1.0-56-amd64.img";
   CHECK(mode_of(secrets_img) == 0600);
-  CHECK(slurp(secrets_img).find("rd.iscsi.password=" + password) != std::string::npos);
+  CHECK(read_file(secrets_img).find("rd.iscsi.password=" + password) != std::string::npos);
   // The ISO: mode 0600 in a 0700 directory, secrets in the appended cpio, not on its command line.
   CHECK(mode_of(m.paths.state_dir) == 0700);
   CHECK(mode_of(result.iso) == 0600);
   REQUIRE(m.isos.size() == 1);
   CHECK(m.isos[0].find(password) == std::string::npos);
   CHECK(m.isos[0].find("netroot=iscsi:10.251.73.1::3260::") != std::string::npos);
-  CHECK(slurp(result.iso).find("etc/iscsi/iscsid.conf\n") != std::string::npos);
-  CHECK(slurp(result.iso).find("node.session.auth.password = " + password) != std::string::npos);
+  CHECK(read_file(result.iso).find("etc/iscsi/iscsid.conf\n") != std::string::npos);
+  CHECK(read_file(result.iso).find("node.session.auth.password = " + password) != std::string::npos);
+
+  // Run again (the next kernel-install): the secrets initrd is replaced by rename, never rewritten in place,
+  // so a loader or a power cut never meets half an archive. The old inode, under a second name, stays whole.
+  const std::string before = read_file(secrets_img);
+  fs::create_hard_link(secrets_img, m.paths.state_dir / "old-secrets.img");
+  add_boot_artifacts(m.ctx("6.1.0-56-amd64"), m.paths, m.writers);
+  CHECK(fs::hard_link_count(secrets_img) == 1);
+  CHECK(read_file(m.paths.state_dir / "old-secrets.img") == before);
+  CHECK(mode_of(secrets_img) == 0600);
 }
 
 TEST_CASE("remove deletes exactly what add created") {
@@ -252,7 +254,7 @@ TEST_CASE("GRUB: add run again while booted over iSCSI elsewhere rebuilds the ma
   auto ctx = m.ctx("6.1.0-56-amd64");
   ctx.layout = "other";
   auto first = add_boot_artifacts(ctx, m.paths, m.writers);
-  const std::string record = slurp(first.entry);
+  const std::string record = read_file(first.entry);
   REQUIRE(m.isos.size() == 1);
   const fs::path saved = m.paths.state_dir / "machine-facts.json";
   REQUIRE(fs::exists(saved));
@@ -261,7 +263,7 @@ TEST_CASE("GRUB: add run again while booted over iSCSI elsewhere rebuilds the ma
   become_initiator(m);
   std::ofstream(m.paths.probe.proc / "self/mountinfo") << "21 1 8:3 / / rw - ext4 /dev/sda3 rw\n";  // the iSCSI disk
   auto again = add_boot_artifacts(ctx, m.paths, m.writers);
-  CHECK(slurp(again.entry) == record);
+  CHECK(read_file(again.entry) == record);
   REQUIRE(m.isos.size() == 2);
   CHECK(m.isos[1] == m.isos[0]);
   CHECK(record.find("ifname=iscsi0:52:54:00:aa:bb:cc") != std::string::npos);
@@ -286,12 +288,12 @@ TEST_CASE("BLS: a new kernel's entry that kernel-install filled from the initiat
   Machine m;
   m.bls_kernel("6.1.0-56-amd64");
   add_boot_artifacts(m.ctx("6.1.0-56-amd64"), m.paths, m.writers);
-  const std::string target_entry = slurp(m.paths.boot / "loader/entries/0123456789abcdef0123456789abcdef-6.1.0-56-amd64-iscsi-target.conf");
+  const std::string target_entry = read_file(m.paths.boot / "loader/entries/0123456789abcdef0123456789abcdef-6.1.0-56-amd64-iscsi-target.conf");
 
   become_initiator(m);
   m.bls_kernel("6.1.0-57-amd64");
   const fs::path normal = m.paths.boot / "loader/entries/0123456789abcdef0123456789abcdef-6.1.0-57-amd64.conf";
-  std::string text = slurp(normal);
+  std::string text = read_file(normal);
   const std::string leaked = "options root=UUID=1111 ro console=ttyS0 ip=10.251.73.2:::255.255.255.252:::off rd.neednet=1 "
                              "netroot=iscsi:10.251.73.1::3260::iqn.2024-01.org.dracut-iscsi-target:0123456789ab.target";
   text.replace(text.find("options "), text.find('\n', text.find("options ")) - text.find("options "), leaked);

@@ -4,10 +4,10 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
-#include <sstream>
 
 #include "cpio_newc.h"
 #include "error.h"
+#include "file_io.h"
 #include "scratch_dir.h"
 #include "process.h"
 
@@ -129,8 +129,29 @@ TEST_CASE("cpio: written with mode 0600, and GNU cpio lists and extracts it as t
   CHECK_THAT(listing, Catch::Contains("-rw-------   1 root     root           18 Nov 14  2023 etc/cmdline.d/99-test.conf"));
   options.cwd = dir.path;
   run_process({"cpio", "-id", "--quiet", "-F", file.string()}, options);
-  std::ifstream in(dir.path / "etc/cmdline.d/99-test.conf");
-  std::stringstream text;
-  text << in.rdbuf();
-  CHECK(text.str() == "rd.break=pre-udev\n");
+  CHECK(read_file(dir.path / "etc/cmdline.d/99-test.conf") == "rd.break=pre-udev\n");
+}
+
+TEST_CASE("cpio: written atomically: the old archive stays whole until the new one replaces it by rename") {
+  ScratchDir dir("cpio-atomic");
+  const fs::path file = dir.path / "iscsi-target-6.1.0-56-amd64.img";
+  std::ofstream(file) << "old secrets";
+  ::chmod(file.c_str(), 0600);
+  // A second name for the old inode: a write in place (truncate, then write) would change what it shows.
+  fs::create_hard_link(file, dir.path / "old-link");
+  // A symlink where a loader expects the file is replaced, never followed.
+  std::ofstream(dir.path / "elsewhere") << "not ours";
+  fs::create_symlink(dir.path / "elsewhere", dir.path / "link.img");
+
+  write_cpio_newc(file, {CpioEntry::file("/etc/iscsi-target/target.conf", "rd.iscsi.password=new\n", 0600)}, 0);
+  write_cpio_newc(dir.path / "link.img", {CpioEntry::file("/x", "y", 0600)}, 0);
+
+  CHECK(read_file(dir.path / "old-link") == "old secrets");
+  CHECK(read_file(file).find("rd.iscsi.password=new\n") != std::string::npos);
+  CHECK(fs::hard_link_count(file) == 1);
+  CHECK(read_file(dir.path / "elsewhere") == "not ours");
+  CHECK_FALSE(fs::is_symlink(dir.path / "link.img"));
+  std::set<std::string> names;
+  for (const auto& entry : fs::directory_iterator(dir.path)) names.insert(entry.path().filename().string());
+  CHECK(names == std::set<std::string>{"iscsi-target-6.1.0-56-amd64.img", "old-link", "elsewhere", "link.img"});  // no temporary left
 }

@@ -3,9 +3,9 @@
 
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "error.h"
+#include "file_io.h"
 #include "scratch_dir.h"
 #include "iso_image.h"
 #include "iso_menu.h"
@@ -25,13 +25,6 @@ BootMenu sample_menu() {
   menu.timeout_seconds = 3;
   menu.marker = "iscsi-boot-0123456789abcdef";
   return menu;
-}
-
-std::string read_file(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
 }
 
 void write_file(const fs::path& file, const std::string& text) { std::ofstream(file, std::ios::binary) << text; }

@@ -8,77 +8,36 @@
 
 #include "blockdev.h"
 #include "error.h"
+#include "fake_sysfs.h"
 #include "scratch_dir.h"
 
 using namespace iscsi_target;
 namespace fs = std::filesystem;
 
-namespace {
-
-// sysfs as the kernel lays it out: /sys/dev/block/M:m links into /sys/devices/.../block/NAME[/PART].
-struct FakeSysfs {
-  ScratchDir dir{"fake-sysfs"};
-  SystemRoots roots;
-  FakeSysfs() {
-    roots.sys = dir.path / "sys";
-    roots.dev = dir.path / "dev";
-    roots.proc = dir.path / "proc";
-    fs::create_directories(roots.sys / "dev/block");
-    fs::create_directories(roots.sys / "class/block");
-    fs::create_directories(roots.proc / "self");
-    std::ofstream(roots.mountinfo()) << "22 1 0:21 / /proc rw - proc proc rw\n";
-  }
-  fs::path add_disk(const std::string& name, int maj, int min, const std::string& rel_parent = "") {
-    fs::path dev = roots.sys / "devices/pci0000:00/virtio1/block" / rel_parent / name;
-    fs::create_directories(dev / "holders");
-    std::ofstream(dev / "dev") << maj << ":" << min << "\n";
-    std::ofstream(dev / "size") << 2048 << "\n";
-    fs::create_directory_symlink(dev, roots.sys / "dev/block" / (std::to_string(maj) + ":" + std::to_string(min)));
-    fs::create_directory_symlink(dev, roots.sys / "class/block" / name);
-    return dev;
-  }
-  fs::path add_partition(const fs::path& disk, const std::string& name, int maj, int min, int number) {
-    fs::path dev = add_disk(name, maj, min, disk.filename().string());
-    std::ofstream(dev / "partition") << number << "\n";
-    return dev;
-  }
-  void mount(const std::string& line) { std::ofstream(roots.mountinfo(), std::ios::app) << line << "\n"; }
-  // What the btrfs module shows for a mounted filesystem: one link per member device.
-  void btrfs(const std::string& fsid, const std::vector<std::string>& members) {
-    const fs::path devices = roots.sys / "fs/btrfs" / fsid / "devices";
-    fs::create_directories(devices);
-    for (const auto& m : members) fs::create_directory_symlink(roots.sys / "class/block" / m, devices / m);
-  }
-};
-
-}  // namespace
-
 TEST_CASE("identity: WWID before serial, partitions add their number, path last") {
   FakeSysfs sys;
-  auto disk = sys.add_disk("vda", 254, 0);
+  auto disk = sys.disk("vda", 254, 0);
   std::ofstream(disk / "serial") << "QM00001  \n";
-  auto part = sys.add_disk("vda2", 254, 2, "vda");
-  std::ofstream(part / "partition") << "2\n";
+  sys.partition(disk, "vda2", 254, 2, 2);
   CHECK(device_identity(sys.roots, makedev(254, 0), "/nonexistent/vda") == "serial:QM00001");
   CHECK(device_identity(sys.roots, makedev(254, 2), "/nonexistent/vda2") == "serial:QM00001:part2");
   std::ofstream(disk / "wwid") << "naa.5000c500a1b2c3d4\n";
   CHECK(device_identity(sys.roots, makedev(254, 0), "/nonexistent/vda") == "wwid:naa.5000c500a1b2c3d4");
-  auto bare = sys.add_disk("vdb", 254, 16);
+  auto bare = sys.disk("vdb", 254, 16);
   CHECK(device_identity(sys.roots, makedev(254, 16), "/nonexistent/vdb") == "path:/nonexistent/vdb");
 }
 
 TEST_CASE("a mounted disk or partition, or one held by dm/md, is detected") {
   FakeSysfs sys;
-  sys.add_disk("sda", 8, 0);
-  auto part = sys.add_disk("sda1", 8, 1, "sda");
-  std::ofstream(part / "partition") << "1\n";
+  auto sda = sys.disk("sda", 8, 0);
+  sys.partition(sda, "sda1", 8, 1, 1);
   CHECK_FALSE(export_refusal(sys.roots, makedev(8, 0), "/dev/sda"));
   std::ofstream(sys.roots.mountinfo(), std::ios::app) << "30 1 8:1 / /boot rw,relatime - ext4 /dev/sda1 rw\n";
   CHECK(export_refusal(sys.roots, makedev(8, 0), "/dev/sda") ==
         "/dev/sda is mounted at /boot (sda1, ext4); refusing to export a mounted filesystem");
   CHECK(export_refusal(sys.roots, makedev(8, 1), "/dev/sda1") ==
         "/dev/sda1 is mounted at /boot (sda1, ext4); refusing to export a mounted filesystem");
-  sys.add_disk("sdb", 8, 16);
+  sys.disk("sdb", 8, 16);
   CHECK_FALSE(export_refusal(sys.roots, makedev(8, 16), "/dev/sdb"));
   fs::create_directories(sys.roots.sys / "devices/pci0000:00/virtio1/block/sdb/holders/dm-0");
   CHECK_THAT(*export_refusal(sys.roots, makedev(8, 16), "/dev/sdb"),
@@ -87,9 +46,9 @@ TEST_CASE("a mounted disk or partition, or one held by dm/md, is detected") {
 
 TEST_CASE("a whole disk whose partition holds the mounted btrfs root is refused") {
   FakeSysfs sys;
-  auto vda = sys.add_disk("vda", 254, 0);
-  sys.add_partition(vda, "vda1", 254, 1, 1);
-  sys.add_partition(vda, "vda2", 254, 2, 2);
+  auto vda = sys.disk("vda", 254, 0);
+  sys.partition(vda, "vda1", 254, 1, 1);
+  sys.partition(vda, "vda2", 254, 2, 2);
   sys.mount("25 1 0:34 / / rw,relatime shared:1 - btrfs /dev/vda2 rw,subvol=/@");
   // Without the btrfs sysfs entry the source alone already names vda2.
   CHECK(export_refusal(sys.roots, makedev(254, 0), "/dev/vda") ==
@@ -102,10 +61,10 @@ TEST_CASE("a whole disk whose partition holds the mounted btrfs root is refused"
 
 TEST_CASE("every member disk of a mounted multi-device btrfs is refused, not only the one mountinfo names") {
   FakeSysfs sys;
-  auto vdb = sys.add_disk("vdb", 254, 16);
-  sys.add_partition(vdb, "vdb1", 254, 17, 1);
-  sys.add_disk("vdc", 254, 32);
-  sys.add_disk("vdd", 254, 48);
+  auto vdb = sys.disk("vdb", 254, 16);
+  sys.partition(vdb, "vdb1", 254, 17, 1);
+  sys.disk("vdc", 254, 32);
+  sys.disk("vdd", 254, 48);
   sys.mount("41 1 0:35 /@data /data rw - btrfs /dev/vdb1 rw,space_cache=v2");
   sys.btrfs("0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d", {"vdb1", "vdc"});
   CHECK(export_refusal(sys.roots, makedev(254, 32), "/dev/vdc") ==
@@ -117,9 +76,9 @@ TEST_CASE("every member disk of a mounted multi-device btrfs is refused, not onl
 
 TEST_CASE("a whole disk with a dm holder on one of its partitions is refused") {
   FakeSysfs sys;
-  auto vda = sys.add_disk("vda", 254, 0);
-  sys.add_partition(vda, "vda1", 254, 1, 1);
-  auto vda2 = sys.add_partition(vda, "vda2", 254, 2, 2);
+  auto vda = sys.disk("vda", 254, 0);
+  sys.partition(vda, "vda1", 254, 1, 1);
+  auto vda2 = sys.partition(vda, "vda2", 254, 2, 2);
   CHECK_FALSE(export_refusal(sys.roots, makedev(254, 0), "/dev/vda"));
   fs::create_directories(vda2 / "holders/dm-0");
   CHECK(export_refusal(sys.roots, makedev(254, 0), "/dev/vda") ==
@@ -129,7 +88,7 @@ TEST_CASE("a whole disk with a dm holder on one of its partitions is refused") {
 
 TEST_CASE("an unreadable mountinfo refuses rather than exports blindly") {
   FakeSysfs sys;
-  sys.add_disk("vda", 254, 0);
+  sys.disk("vda", 254, 0);
   fs::remove(sys.roots.mountinfo());
   CHECK_THROWS_WITH(export_refusal(sys.roots, makedev(254, 0), "/dev/vda"),
                     "reading " + sys.roots.mountinfo().string() + ": No such file or directory");
