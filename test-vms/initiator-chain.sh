@@ -138,7 +138,9 @@ timer_end initiator-poweroff
 # ── target poweroff, through its console ──────────────────────────────────────────────────────────────
 vm_use target
 # Without systemd in the initramfs the tool's own console command stops the target and powers off.
-if [[ $target_flavour == systemd ]]; then poweroff_cmd="systemctl poweroff"; else poweroff_cmd="iscsi-target poweroff"; fi
+# --force: LIO may list the powered-off initiator's session as live until its NOP-In timeout, and
+# `iscsi-target poweroff` would then ask on the console.
+if [[ $target_flavour == systemd ]]; then poweroff_cmd="systemctl poweroff"; else poweroff_cmd="iscsi-target poweroff --force"; fi
 if ! vm_alive; then
     fail "target: VM died while the initiator ran"
     vm_dump_console 60

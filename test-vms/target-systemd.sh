@@ -6,7 +6,9 @@
 # reaches the target through slirp's hostfwd 127.0.0.1:PORT → guest 3260.  Checks: discovery, LUN order and
 # sizes, VPD unit serials, a 16 MiB write through iSCSI compared with the disk image afterwards, CHAP and ACL
 # refusals, mutual CHAP, iscsi-test-cu, `iscsi-target status --json`, the operator shell coming back after
-# `exit`, nothing mounted, `systemctl poweroff`, and a second boot giving the same unit serials.
+# `exit`, nothing mounted, `iscsi-target poweroff` refusing while an initiator holds a session, `systemctl
+# poweroff`, and a second boot, read-only (rd.iscsi_target.read_only=1), giving the same unit serials, refusing
+# writes with DATA PROTECT and leaving every disk image unchanged.
 #
 # BUILD_DIR holds tools/iscsi-target (cmake -S . -B BUILD_DIR && cmake --build BUILD_DIR).
 # Environment: see lib.sh (VM_WORKDIR, VM_KEEP, …); CU_MIN_PASS (default 208) is the least number of
@@ -230,6 +232,43 @@ check_eq "still in the initramfs, no switch-root" initrd "$out"
 out=$(vm_run 'for u in initrd.target initrd-switch-root.target systemd-udevd.service iscsi-target.service; do echo "$u=$(systemctl is-active $u)"; done; systemctl --no-pager --failed --no-legend --plain') || true
 info "units: ${out//$'\n'/ }"
 
+# ── power-off safety: an initiator holds a session; `iscsi-target poweroff` names it and does not power off ──
+timer_start poweroff-guard
+hold_log=$RUN_DIR/hold-session.log
+python3 "$PROBE" 127.0.0.1 "$PORT" "$TGT" "$I1" --user "$CHAP_USER" --password "$CHAP_PASS" \
+    --mutual-user "$MUTUAL_USER" --mutual-password "$MUTUAL_PASS" --hold 120 >"$hold_log" 2>&1 &
+HOLD_PID=$!
+hold_pid=$HOLD_PID
+at_exit '[[ -n ${HOLD_PID:-} ]] && kill "$HOLD_PID" 2>/dev/null'
+for _ in $(seq 1 40); do grep -q '^HOLDING:' "$hold_log" && break; kill -0 "$hold_pid" 2>/dev/null || break; sleep 0.5; done
+check_match "the probe holds a session as $I1" '^HOLDING:' "$(grep -m1 '^HOLDING:' "$hold_log" || true)"
+((CHECK_OK)) || info "probe: $(tr '\n' ' ' <"$hold_log")"
+out=$(vm_run 'iscsi-target status') || true
+check_match "status shows $I1 logged in with its address" "initiator $I1  \[logged in from [0-9.]+\]" "$out"
+out=$(vm_run 'echo n | iscsi-target poweroff') && rc=0 || rc=$?
+info "echo n | iscsi-target poweroff (rc=$rc): ${out//$'\n'/ | }"
+check_eq "without a terminal, iscsi-target poweroff refuses (exit 1)" 1 "$rc"
+check_match "the refusal says to use --force" "poweroff refused: .*--force" "$out"
+check_match "the warning names the logged-in initiator $I1 and its address" "WARNING: 1 initiator\(s\) logged in.*$I1 \(from [0-9.]+\)" "${out//$'\n'/ }"
+# On the console's terminal: the question is asked, and "n" cancels.
+tok=$SRANDOM
+vm_send "iscsi-target poweroff; echo @@\"\"P$tok:\$?" || true
+start=$VM_SEND_OFFSET
+if vm_wait_for 'Power off anyway\? \[y/N\]' 30; then pass "on the console's terminal, poweroff asks 'Power off anyway? [y/N]'"; else fail "poweroff did not ask on the terminal"; fi
+vm_send n || true
+rc=255
+if vm_wait_for "^@@P$tok:[0-9]+" 30; then rc=${VM_MATCH#@@P"$tok":}; rc=${rc%%[^0-9]*}; fi
+out=$(vm_console_since "$start")
+check_eq "answering n: poweroff exits 1" 1 "$rc"
+check_match "answering n: poweroff cancelled, the target keeps serving" "poweroff cancelled; the target keeps serving" "$out"
+out=$(iscsi-ls "iscsi://127.0.0.1:$PORT" 2>&1) || true
+check_match "after the refused poweroffs the target still serves (iscsi-ls)" "Target:$TGT " "$out"
+if kill -0 "$hold_pid" 2>/dev/null; then pass "the held session is still open"; else fail "the held session ended: $(tr '\n' ' ' <"$hold_log")"; fi
+kill "$hold_pid" 2>/dev/null || true
+wait "$hold_pid" 2>/dev/null || true
+HOLD_PID=""
+timer_end poweroff-guard
+
 timer_start poweroff
 if vm_stop 'systemctl poweroff' 90; then pass "systemctl poweroff powers the VM off"; else fail "systemctl poweroff did not power off within 90 s"; vm_dump_console 40; fi
 timer_end poweroff
@@ -250,8 +289,12 @@ check_eq "ext4 superblock mount count / last mount time unchanged" "$ext4_hdr_be
 check_eq "ext4 disk image byte-identical after the boot" "$ext4_sum_before" "$(sha256sum <"$RUN_DIR/ext4.img")"
 
 # ── second boot: the same disks must give the same unit serials ────────────────────────────────────────
-# This time with the explicit form rd.systemd.unit=iscsi-target.target (the first boot relied on the generator).
-if boot_target boot2 rd.systemd.unit=iscsi-target.target; then
+# This time with the explicit form rd.systemd.unit=iscsi-target.target (the first boot relied on the generator),
+# and as a read-only export (rd.iscsi_target.read_only=1): reads work, writes fail with DATA PROTECT, and no
+# disk image changes.
+declare -A IMG_SUM=()
+for img in raw16 ext4 raw32; do IMG_SUM[$img]=$(sha256sum <"$RUN_DIR/$img.img"); done
+if boot_target boot2 "rd.systemd.unit=iscsi-target.target rd.iscsi_target.read_only=1"; then
     for lun in 0 1 2; do
         check_eq "boot 2: LUN $lun unit serial unchanged" "${SERIALS[lun]}" "$(unit_serial $lun)"
     done
@@ -263,8 +306,39 @@ if boot_target boot2 rd.systemd.unit=iscsi-target.target; then
         fail "boot 2: LUN 1 read-back differs or failed"
     fi
     rm -f "$RUN_DIR/readback.bin"
+    # Writes: qemu reads the WP bit (MODE SENSE) and refuses to open the LUN read-write; a raw WRITE(10) gets
+    # CHECK CONDITION with sense key 7, DATA PROTECT.
+    head -c 1M /dev/urandom >"$RUN_DIR/pattern2.bin"
+    if qemu-img convert -n -f raw "$RUN_DIR/pattern2.bin" --object "secret,id=chap0,data=$CHAP_PASS" \
+        --target-image-opts "$(iscsi_opts 1)" >"$RUN_DIR/qemu-img-write-ro.log" 2>&1; then
+        fail "read-only: qemu-img wrote to LUN 1"
+    else
+        check_match "read-only: qemu-img cannot write to LUN 1 ($(head -n 1 "$RUN_DIR/qemu-img-write-ro.log"))" \
+            "write.protected|read-only" "$(cat "$RUN_DIR/qemu-img-write-ro.log")"
+    fi
+    out=$(python3 "$PROBE" 127.0.0.1 "$PORT" "$TGT" "$I1" --user "$CHAP_USER" --password "$CHAP_PASS" \
+        --mutual-user "$MUTUAL_USER" --mutual-password "$MUTUAL_PASS" --write-lun 1 2>&1) && rc=0 || rc=$?
+    info "read-only: ${out##*RESULT: }"
+    check_eq "read-only: a WRITE(10) through iSCSI fails with sense key 7 (probe exit 0)" 0 "$rc"
+    check_match "read-only: the failure is DATA PROTECT / WRITE PROTECTED" "sense key 7 \(DATA PROTECT\), ASC/ASCQ 27/00" "$out"
     vm_wait_shell 60 || true
+    json=$(vm_run 'iscsi-target status --json') || true
+    printf '%s\n' "$json" >"$RUN_DIR/status-ro.json"
+    if python3 - "$RUN_DIR/status-ro.json" "$TGT" <<'EOF'; then
+import json, sys
+t = [t for t in json.load(open(sys.argv[1]))["targets"] if t["iqn"] == sys.argv[2]][0]
+assert t["read_only"] is True and len(t["luns"]) == 3 and all(l["read_only"] is True for l in t["luns"]), t
+EOF
+        pass "read-only: status --json says read_only for the target and its 3 LUNs"
+    else
+        fail "read-only: status --json (saved in $RUN_DIR/status-ro.json)"
+    fi
+    out=$(vm_run 'iscsi-target status') || true
+    check_match "read-only: status says 'read-only export'" "read-only export" "$out"
     if vm_stop 'systemctl poweroff' 90; then pass "boot 2: systemctl poweroff"; else fail "boot 2: systemctl poweroff did not power off"; fi
+    for img in raw16 ext4 raw32; do
+        check_eq "read-only: $img disk image byte-identical after boot 2's write attempts" "${IMG_SUM[$img]}" "$(sha256sum <"$RUN_DIR/$img.img")"
+    done
 fi
 
 finish

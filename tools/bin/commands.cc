@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -30,6 +31,8 @@
 #include "lio_apply.h"
 #include "lio_paths.h"
 #include "lio_read.h"
+#include "power_supply.h"
+#include "poweroff_guard.h"
 #include "saveconfig.h"
 #include "settings.h"
 #include "status.h"
@@ -164,6 +167,31 @@ void clear_unfinished_start(ConfigFs& configfs, const std::string& iqn) {
   if (!teardown_lio(configfs, warn)) throw Error("cannot clear what an unfinished start left in " + configfs.path("target").string());
 }
 
+// "Power: …" and a low-battery "WARNING: …", one per line; "" when nothing is known.
+std::string power_lines(const PowerState& power) {
+  std::string out;
+  if (const std::string text = power_text(power); !text.empty()) out += text + "\n";
+  if (const auto warning = power_warning(power)) out += *warning + "\n";
+  return out;
+}
+
+// Whether powering off may go ahead: yes without sessions or with --force; otherwise the operator is told who
+// loses its disk and must answer y on a terminal.
+bool poweroff_confirmed(const Options& o, const ConfigFs& configfs) {
+  const auto targets = configfs.exists("target") ? read_status(configfs) : std::vector<TargetStatus>{};
+  const std::string warning = poweroff_warning(targets, read_power_state(SystemRoots{}));
+  if (!warning.empty()) std::cerr << "iscsi-target: " << warning << std::flush;
+  const auto answer = confirm_poweroff(!warning.empty(), o.force, ::isatty(STDIN_FILENO) == 1, [] {
+    std::cerr << "Power off anyway? [y/N] " << std::flush;
+    std::string line;
+    return std::getline(std::cin, line) ? std::optional(line) : std::nullopt;
+  });
+  if (answer == PoweroffAnswer::refused_no_terminal)
+    print_error("poweroff refused: initiators are logged in and there is no terminal to ask on (use 'iscsi-target poweroff --force')");
+  if (answer == PoweroffAnswer::cancelled) print_info("poweroff cancelled; the target keeps serving");
+  return answer == PoweroffAnswer::go;
+}
+
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
@@ -221,8 +249,14 @@ int cmd_stop(const Options& o) {
 int cmd_status(const Options& o) {
   ConfigFs configfs(o.configfs_root);
   const auto targets = read_status(configfs);
-  if (o.json) std::cout << status_to_json(targets).dump(2) << std::endl;
-  else std::cout << status_to_text(targets);
+  const PowerState power = read_power_state(SystemRoots{});
+  if (o.json) {
+    auto json = status_to_json(targets);
+    json["power"] = power_to_json(power);
+    std::cout << json.dump(2) << std::endl;
+  } else {
+    std::cout << status_to_text(targets) << power_lines(power);
+  }
   return 0;
 }
 
@@ -264,8 +298,11 @@ int cmd_enabled(const Options& o) { return target_mode_requested(load_cmdline(o)
 
 int cmd_console(const Options& o) {
   ConfigFs configfs(o.configfs_root);
-  std::cout << "\n=== iSCSI Target mode: this machine's disks are exported; its filesystems stay unmounted ===\n"
-            << status_to_text(read_status(configfs));
+  const auto targets = read_status(configfs);
+  const bool read_only = !targets.empty() && std::all_of(targets.begin(), targets.end(), [](const TargetStatus& t) { return t.read_only; });
+  std::cout << "\n=== iSCSI Target mode: this machine's disks are exported" << (read_only ? " read-only" : "")
+            << "; its filesystems stay unmounted ===\n"
+            << status_to_text(targets) << power_lines(read_power_state(SystemRoots{}));
   if (const std::string error = read_text_or_empty(last_error_file); !error.empty())
     std::cout << "  NOT EXPORTING: " << error.substr(0, error.find('\n')) << "\n";
   const std::string addresses = local_addresses();
@@ -288,7 +325,12 @@ int cmd_console(const Options& o) {
 
 int cmd_poweroff(const Options& o) {
   ConfigFs configfs(o.configfs_root);
+  if (!poweroff_confirmed(o, configfs)) return 1;
   if (configfs.exists("target")) teardown_lio(configfs, warn);
+  if (!o.real_system()) {  // a test's configfs: never power off the machine running it
+    print_info("target stopped; not powering off (--configfs " + o.configfs_root + ")");
+    return 0;
+  }
   print_info("target stopped; powering off");
   ::sync();
   if (::reboot(RB_POWER_OFF) != 0) throw system_error("cannot power off", "reboot(2)", errno);

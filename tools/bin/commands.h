@@ -13,6 +13,7 @@ struct Options {
   std::string cmdline_text;  // --cmdline: stands in for /proc/cmdline
   bool has_cmdline_text = false;
   bool json = false;
+  bool force = false;  // poweroff: do not ask, even with initiators logged in
   std::vector<std::string> positional;
   // Touch the running kernel (modules, configfs mount, LIO dbroot) only when configfs is the real one.
   bool real_system() const { return configfs_root == "/sys/kernel/config"; }

@@ -18,13 +18,15 @@ Commands:
   restore FILE  apply a targetcli saveconfig.json (all or nothing)
   enabled     exit 0 when the command line asks for target mode
   console     show the status and run an operator shell (target mode's console)
-  poweroff    stop the target, sync and power off (initramfs without systemd)
+  poweroff    stop the target, sync and power off (initramfs without systemd); while an initiator is
+              logged in, names it and asks first (no terminal: refuses unless --force)
 
 Options:
   --cmdline TEXT   use TEXT instead of /proc/cmdline (/etc/cmdline.d/*.conf still apply)
   --configfs DIR   configfs root (default /sys/kernel/config)
   --etc DIR        where cmdline.d lives (default /etc)
   --json           JSON output for status
+  --force          poweroff: do not ask, even while initiators are logged in
 )";
 
 }  // namespace
@@ -50,6 +52,7 @@ int main(int argc, char** argv) {
     else if (arg == "--configfs") options.configfs_root = value();
     else if (arg == "--etc") options.etc_dir = value();
     else if (arg == "--json") options.json = true;
+    else if (arg == "--force") options.force = true;
     else if (arg.starts_with("--")) {
       print_error("unknown option " + arg);
       return 2;

@@ -89,6 +89,7 @@ void set(BootConfig& c, const std::string& where, const std::string& key, const 
   else if (key == "boot_entries") c.boot_entries = parse_bool(where, key, value);
   else if (key == "iso") c.iso = parse_bool(where, key, value);
   else if (key == "mutual_chap") c.mutual_chap = parse_bool(where, key, value);
+  else if (key == "read_only") c.read_only = parse_bool(where, key, value);
   else throw setting_error(where + key, value, "unknown setting (see the comments in iscsi-target.conf)");
 }
 

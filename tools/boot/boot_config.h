@@ -24,6 +24,7 @@ struct BootConfig {
   bool boot_entries = true;
   bool iso = true;
   bool mutual_chap = true;
+  bool read_only = false;  // the target exports every disk write-protected (rd.iscsi_target.read_only=1)
   // Only from the shell original's file; new secrets live in the root-only secrets file.
   std::optional<std::string> legacy_chap_username, legacy_chap_password;
 };

@@ -22,6 +22,7 @@ TEST_CASE("config file: every key, comments, quotes") {
       "initiator_cmdline = quiet splash\n"
       "usb_devices = /dev/disk/by-id/usb-A /dev/disk/by-id/usb-B\n"
       "mutual_chap = no\n"
+      "read_only = yes\n"
       "iso = yes\n",
       "iscsi-target.conf");
   CHECK(c.devices == std::vector<std::string>{"/dev/disk/by-id/nvme-A", "UUID=1234"});
@@ -32,7 +33,10 @@ TEST_CASE("config file: every key, comments, quotes") {
   CHECK(c.initiator_iqn == "iqn.2024-01.org.example:i");
   CHECK(c.usb_devices.size() == 2);
   CHECK_FALSE(c.mutual_chap);
+  CHECK(c.read_only);
   CHECK(parse_boot_config("", "x").devices.empty());
+  CHECK_FALSE(parse_boot_config("", "x").read_only);
+  CHECK_FALSE(parse_boot_config("read_only = no", "x").read_only);
 }
 
 TEST_CASE("config file: one line naming file, line, key and value") {
@@ -50,6 +54,7 @@ TEST_CASE("config file: one line naming file, line, key and value") {
   CHECK(error("target_iqn = IQN.X").find("iscsi-target.conf:1: target_iqn=IQN.X: not an iSCSI name") == 0);
   CHECK(error("nic = eth 0").find("nic=eth 0: expected a MAC address") != std::string::npos);
   CHECK(error("iso = maybe") == "iscsi-target.conf:1: iso=maybe: expected yes or no");
+  CHECK(error("read_only = ro") == "iscsi-target.conf:1: read_only=ro: expected yes or no");
   CHECK(error("just words") == "iscsi-target.conf:1: expected 'key = value', got 'just words'");
 }
 

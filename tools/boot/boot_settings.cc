@@ -93,6 +93,7 @@ BootSettings derive_boot_settings(const BootConfig& config, const SystemFacts& f
   if (s.target_address == s.initiator_address) throw setting_error("initiator_address", s.initiator_address, "equals target_address");
   s.port = config.port.value_or(3260);
   s.chap = chap;
+  s.read_only = config.read_only;
   s.system_cmdline = facts.cmdline;
   s.target_extra = config.target_cmdline.value_or("");
   s.initiator_extra = config.initiator_cmdline.value_or("");
@@ -113,6 +114,7 @@ TargetSettings target_settings_of(const BootSettings& s) {
   t.initiator_iqns = {s.initiator_iqn};
   t.chap = s.chap;
   t.portal = Portal{s.target_address, s.port, false};
+  t.read_only = s.read_only;
   return t;
 }
 

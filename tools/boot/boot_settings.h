@@ -20,6 +20,7 @@ struct BootSettings {
   uint16_t port = 3260;
   std::string target_iqn, initiator_iqn;
   ChapCredentials chap;
+  bool read_only = false;
   std::string system_cmdline;
   std::string target_extra, initiator_extra, initiator_root;
   std::vector<std::string> usb_devices;
@@ -32,7 +33,7 @@ struct BootSettings {
 BootSettings derive_boot_settings(const BootConfig& config, const SystemFacts& facts, const ChapCredentials& chap);
 
 // What the "iSCSI Target" entry tells the target: the devices in LUN order, its IQN, the initiator's IQN,
-// the portal target_address:port, CHAP. The contract's writers (settings.h) turn it into text.
+// the portal target_address:port, CHAP, read-only. The contract's writers (settings.h) turn it into text.
 TargetSettings target_settings_of(const BootSettings& s);
 
 // The "iSCSI Target" entry's options: the system's console options plus the target keys. No secrets.

@@ -182,6 +182,25 @@ TEST_CASE("target_cmdline may add to the target's settings, not change ours") {
   CHECK(derive_error(config, chap) == "no error");
 }
 
+TEST_CASE("read_only = yes reaches the target as rd.iscsi_target.read_only=1 and reads back; target_cmdline cannot change it") {
+  BootConfig config;
+  config.read_only = true;
+  auto s = derive_boot_settings(config, sample_laptop(), chap);
+  CHECK(target_settings_of(s).read_only);
+  CHECK(Cmdline(parse_cmdline(target_options(s))).get("rd.iscsi_target.read_only") == "1");
+  CHECK(settings_from_cmdline(Cmdline(parse_cmdline(target_options(s) + " " + target_secrets_file(s))), "").read_only);
+  CHECK(target_options(derive_boot_settings(BootConfig{}, sample_laptop(), chap)).find("read_only") == std::string::npos);
+
+  config.target_cmdline = "rd.iscsi_target.read_only=0";
+  CHECK(derive_error(config, chap) ==
+        "iSCSI Target entry: rd.iscsi_target.read_only reads back as '0', not '1' (set read_only in iscsi-target.conf, not in target_cmdline)");
+  config.read_only = false;
+  config.target_cmdline = "rd.iscsi_target.read_only=1";
+  CHECK(derive_error(config, chap).starts_with("iSCSI Target entry: rd.iscsi_target.read_only reads back as '1', not '0'"));
+  config.target_cmdline = "rd.iscsi_target.read_only=perhaps";
+  CHECK(derive_error(config, chap) == "iSCSI Target entry: rd.iscsi_target.read_only=perhaps: expected 1 (read-only export) or 0");
+}
+
 TEST_CASE("the initiator's iscsid.conf reads back with the CHAP values meant") {
   auto s = derive_boot_settings(BootConfig{}, sample_laptop(), chap);
   auto conf = parse_iscsid_conf(initiator_iscsid_conf(s));

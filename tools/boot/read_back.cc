@@ -30,6 +30,9 @@ void compare(const TargetSettings& got, const TargetSettings& meant) {
     throw differs(keys::initiator, joined(initiators), joined(meant.initiator_iqns), hint);
   if (got.device_specs != meant.device_specs) throw differs(keys::dev, joined(got.device_specs), joined(meant.device_specs), hint);
   if (got.portal != meant.portal) throw differs(keys::portal, got.portal.configfs_name(), meant.portal.configfs_name(), hint);
+  // Read-only is the config file's read_only: target_cmdline may neither drop it nor add it behind its back.
+  if (got.read_only != meant.read_only)
+    throw differs(keys::read_only, got.read_only ? "1" : "0", meant.read_only ? "1" : "0", " (set read_only in iscsi-target.conf, not in target_cmdline)");
   const std::string chap_hint = " (CHAP comes from chap-secrets only)";
   if (got.chap.userid != meant.chap.userid) throw differs(keys::username, got.chap.userid, meant.chap.userid, chap_hint);
   if (got.chap.mutual_userid != meant.chap.mutual_userid)

@@ -11,7 +11,7 @@ namespace iscsi_target {
 // target's order: command line, then target.conf; settings_from_cmdline) and compares with
 // target_settings_of. The user's target_cmdline comes after our keys: it may add what we do not write
 // (rd.iscsi_target.wait, rd.iscsi_target.tuning, further initiators as rd.iscsi_target.initiator, console=…)
-// but not change what we do (IQN, initiator, devices, portal, CHAP), and no CHAP password may stand on the
+// but not change what we do (IQN, initiator, devices, portal, CHAP, read-only), and no CHAP password may stand on the
 // command line (dracut logs it). A parse error or a difference throws Error: one line naming the setting,
 // never a secret.
 void verify_target_files(const BootSettings& s);

@@ -89,6 +89,15 @@ bool without_authentication(const Cmdline& cmdline, const ChapCredentials& chap)
   return auth.has_value();
 }
 
+// "1" (also a bare rd.iscsi_target.read_only) or "0"; yes/no and true/false as in the config file.
+bool read_only_from(const Cmdline& cmdline) {
+  const auto given = cmdline.get(keys::read_only);
+  if (!given) return false;
+  if (*given == "1" || *given == "yes" || *given == "true") return true;
+  if (*given == "0" || *given == "no" || *given == "false") return false;
+  throw setting_error(keys::read_only, *given, "expected 1 (read-only export) or 0");
+}
+
 }  // namespace
 
 // CHAP values travel to LIO through configfs as exact bytes and reach the initiator through iscsid.conf;
@@ -117,6 +126,7 @@ std::string target_cmdline_text(const TargetSettings& settings) {
     append_word(out, keys::wait, std::to_string(settings.device_wait_seconds));
   if (settings.tuning == Tuning::lio_defaults) append_word(out, keys::tuning, "lio-defaults");
   if (settings.without_authentication) append_word(out, keys::auth, "none");
+  if (settings.read_only) append_word(out, keys::read_only, "1");
   return out;
 }
 
@@ -166,6 +176,7 @@ TargetSettings settings_from_cmdline(const Cmdline& cmdline, const std::string& 
     if (*tuning == "lio-defaults") settings.tuning = Tuning::lio_defaults;
     else if (*tuning != "tuned" && *tuning != "1") throw setting_error(keys::tuning, *tuning, "expected 'tuned' or 'lio-defaults'");
   }
+  settings.read_only = read_only_from(cmdline);
   return settings;
 }
 

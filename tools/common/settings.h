@@ -24,6 +24,7 @@ inline constexpr const char* portal = "rd.iscsi_target.portal";
 inline constexpr const char* wait = "rd.iscsi_target.wait";
 inline constexpr const char* tuning = "rd.iscsi_target.tuning";
 inline constexpr const char* auth = "rd.iscsi_target.auth";  // "none": the explicit opt-out of CHAP
+inline constexpr const char* read_only = "rd.iscsi_target.read_only";
 }  // namespace keys
 
 struct ChapCredentials {
@@ -47,6 +48,7 @@ struct TargetSettings {
   // rd.iscsi_target.auth=none: serve without CHAP, the ACL by initiator IQN only. That IQN is no secret (it is
   // in the world-readable boot entry), so anyone on the cable who knows it can attach the disks.
   bool without_authentication = false;
+  bool read_only = false;  // every LUN write-protected by LIO (backups, forensics)
   bool operator==(const TargetSettings&) const = default;
 };
 
@@ -72,7 +74,8 @@ std::string hidden_secret(const std::string& value);
 // The writers, inverse of settings_from_cmdline (the boot side uses them; both sides share this contract).
 // The non-secret keys as command-line words: rd.iscsi_target.iqn, rd.iscsi.initiator (further initiators as
 // rd.iscsi_target.initiator), rd.iscsi_target.portal, rd.iscsi_target.dev in LUN order, and
-// rd.iscsi_target.wait / rd.iscsi_target.tuning / rd.iscsi_target.auth when not the defaults. CHAP is left out: it is secret.
+// rd.iscsi_target.wait / rd.iscsi_target.tuning / rd.iscsi_target.auth / rd.iscsi_target.read_only=1 when not the
+// defaults. CHAP is left out: it is secret.
 // A value that is not one command-line word (empty, spaces, quotes, control characters) throws Error naming
 // the key; values are not otherwise validated (settings_from_cmdline does that).
 std::string target_cmdline_text(const TargetSettings& settings);

@@ -29,6 +29,19 @@ TEST_CASE("a minimal command line gives defaults") {
   CHECK_FALSE(s.without_authentication);
   CHECK(s.device_wait_seconds == 30);
   CHECK(s.tuning == Tuning::tuned);
+  CHECK_FALSE(s.read_only);
+}
+
+TEST_CASE("rd.iscsi_target.read_only: 1, a bare key, yes/true turn it on; 0/no/false off; the last one wins") {
+  CHECK(parse(base + "rd.iscsi_target.read_only=1").read_only);
+  CHECK(parse(base + "rd.iscsi_target.read_only").read_only);
+  CHECK(parse(base + "rd.iscsi_target.read_only=yes").read_only);
+  CHECK(parse(base + "rd.iscsi_target.read_only=true").read_only);
+  CHECK_FALSE(parse(base + "rd.iscsi_target.read_only=0").read_only);
+  CHECK_FALSE(parse(base + "rd.iscsi_target.read_only=no").read_only);
+  CHECK_FALSE(parse(base + "rd.iscsi_target.read_only=1 rd.iscsi_target.read_only=0").read_only);
+  CHECK(error_of(base + "rd.iscsi_target.read_only=maybe") == "rd.iscsi_target.read_only=maybe: expected 1 (read-only export) or 0");
+  CHECK(error_of(base + "rd.iscsi_target.read_only=") == "rd.iscsi_target.read_only=: expected 1 (read-only export) or 0");
 }
 
 TEST_CASE("CHAP is required; rd.iscsi_target.auth=none is the only way around it") {
@@ -134,7 +147,9 @@ TEST_CASE("writer: the target's keys read back as the same settings") {
   full.portal = {"fe80::1", 3261, true};
   full.device_wait_seconds = 0;
   full.tuning = Tuning::lio_defaults;
+  full.read_only = true;
   CHECK(read_back(full) == full);
+  CHECK(target_cmdline_text(full).ends_with(" rd.iscsi_target.tuning=lio-defaults rd.iscsi_target.read_only=1"));
 
   TargetSettings one_way = sample();
   one_way.chap = {"u", std::string(255, 's'), "", ""};

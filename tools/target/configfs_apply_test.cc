@@ -7,6 +7,7 @@
 #include "scratch_dir.h"
 #include "lio_apply.h"
 #include "lio_read.h"
+#include "saveconfig.h"
 #include "settings.h"
 #include "target_plan.h"
 #include "unit_serial.h"
@@ -72,6 +73,76 @@ TEST_CASE("apply writes objects in the order LIO needs") {
   CHECK(position(log, "write " + tpg + "/attrib/authentication=1") < position(log, "write " + tpg + "/enable=1"));
   CHECK(position(log, "mkdir " + tpg + "/np/0.0.0.0:3260") < position(log, "write " + tpg + "/enable=1"));
   CHECK(log.back() == "write " + tpg + "/enable=1");
+}
+
+TEST_CASE("read-only: backstores opened read-only, every mapped LUN write-protected after its link, demo mode off") {
+  ScratchDir dir("fake-configfs");
+  fs::create_directories(dir.path / "target/core");
+  ConfigFs configfs(dir.path, {.emulate = true});
+  TargetSettings settings = two_disk_settings();
+  settings.read_only = true;
+  settings.initiator_iqns.push_back("iqn.2024-01.org.example:desk");
+  apply_lio_config(configfs, plan_lio_config(settings, two_disks()), [](const std::string&) {});
+  const auto& log = configfs.log();
+  const std::string so0 = "target/core/iblock_0/vda";
+  CHECK(position(log, "write " + so0 + "/control=readonly=1") < position(log, "write " + so0 + "/enable=1"));
+  for (const std::string initiator : {"iqn.2024-01.org.example:laptop", "iqn.2024-01.org.example:desk"}) {
+    const std::string acl = tpg + "/acls/" + initiator;
+    for (const std::string lun : {"lun_0/vda", "lun_1/vdb"}) {
+      const std::string mapped = acl + "/" + lun.substr(0, 5);
+      CHECK(position(log, "symlink " + acl + "/" + lun + " -> " + tpg + "/lun/" + lun.substr(0, 5)) <
+            position(log, "write " + mapped + "/write_protect=1"));
+      CHECK(position(log, "write " + mapped + "/write_protect=1") < position(log, "write " + tpg + "/enable=1"));
+      CHECK(configfs.read(mapped + "/write_protect") == "1");
+    }
+  }
+  CHECK(std::none_of(log.begin(), log.end(), [](const std::string& l) { return l.ends_with("/write_protect=0"); }));
+  CHECK(configfs.read(tpg + "/attrib/generate_node_acls") == "0");
+  CHECK(configfs.read(tpg + "/attrib/demo_mode_write_protect") == "1");
+  CHECK(log.back() == "write " + tpg + "/enable=1");
+
+  // Read back: the mappings and the backstores say read-only, so save/restore keeps it.
+  const auto read = read_lio_config(configfs, false);
+  for (const auto& acl : read.targets.at(0).tpgs.at(0).node_acls)
+    for (const auto& mapped : acl.mapped_luns) CHECK(mapped.write_protect);
+}
+
+TEST_CASE("read-only: save and restore keep the write-protected mappings and the read-only backstores") {
+  ScratchDir dir("fake-configfs");
+  fs::create_directories(dir.path / "target/core");
+  TargetSettings settings = two_disk_settings();
+  settings.read_only = true;
+  const LioConfig planned = plan_lio_config(settings, two_disks());
+  const auto saved = saveconfig_from_lio(planned);
+  CHECK(saved["storage_objects"][0]["readonly"] == true);
+  CHECK(saved["targets"][0]["tpgs"][0]["node_acls"][0]["mapped_luns"][1]["write_protect"] == true);
+  const LioConfig restored = lio_from_saveconfig(saved);
+  CHECK(restored.storage_objects.at(1).readonly);
+  ConfigFs configfs(dir.path, {.emulate = true});
+  apply_lio_config(configfs, restored, [](const std::string& w) { FAIL(w); });
+  const std::string acl = tpg + "/acls/iqn.2024-01.org.example:laptop";
+  CHECK(configfs.read(acl + "/lun_0/write_protect") == "1");
+  CHECK(configfs.read(acl + "/lun_1/write_protect") == "1");
+  // What a save of the running target writes: the mappings read back write-protected.
+  const auto resaved = saveconfig_from_lio(read_lio_config(configfs, true));
+  CHECK(resaved["targets"][0]["tpgs"][0]["node_acls"][0]["mapped_luns"][0]["write_protect"] == true);
+}
+
+TEST_CASE("read-only: a failure after the write-protected mappings removes everything again") {
+  ScratchDir dir("fake-configfs");
+  fs::create_directories(dir.path / "target/core");
+  ConfigFs configfs(dir.path, {.emulate = true});
+  TargetSettings settings = two_disk_settings();
+  settings.read_only = true;
+  auto config = plan_lio_config(settings, two_disks());
+  config.targets[0].tpgs[0].node_acls[0].mapped_luns.push_back({7, 9, true});
+  CHECK_THROWS_WITH(apply_lio_config(configfs, config, [](const std::string& w) { FAIL(w); }), Catch::Contains("missing TPG LUN 9"));
+  const auto& log = configfs.log();
+  const std::string mapped = tpg + "/acls/iqn.2024-01.org.example:laptop/lun_1";
+  CHECK(position(log, "write " + mapped + "/write_protect=1") < position(log, "rmdir " + mapped));
+  CHECK(configfs.list("target/core").empty());
+  CHECK(configfs.list("target/iscsi").empty());
+  CHECK(std::none_of(log.begin(), log.end(), [](const std::string& l) { return l == "write " + tpg + "/enable=1"; }));
 }
 
 TEST_CASE("a failure half-way removes everything created so far, and only that") {

@@ -1,5 +1,6 @@
 #include "status.h"
 
+#include <algorithm>
 #include <sstream>
 
 #include "lio_paths.h"
@@ -36,7 +37,29 @@ std::string human_size(uint64_t bytes) {
   return out.str();
 }
 
+// Backstore read-only, or mapped by at least one ACL and write-protected in every mapping.
+bool lun_read_only(const Tpg& tpg, const Lun& lun, const StorageObject* so) {
+  if (so && so->readonly) return true;
+  bool mapped = false;
+  for (const auto& acl : tpg.node_acls)
+    for (const auto& m : acl.mapped_luns)
+      if (m.tpg_lun == lun.index) {
+        if (!m.write_protect) return false;
+        mapped = true;
+      }
+  return mapped;
+}
+
 }  // namespace
+
+std::string initiator_address_from_info(const std::string& info) {
+  static const std::string label = "Address ";
+  const auto at = info.find(label);
+  if (at == std::string::npos) return "";
+  const auto start = at + label.size();
+  const auto end = info.find_first_of(" \t\n", start);
+  return info.substr(start, end == std::string::npos ? std::string::npos : end - start);
+}
 
 std::vector<TargetStatus> read_status(const ConfigFs& fs, const SystemRoots& roots) {
   const LioConfig config = read_lio_config(fs, /*with_secrets=*/false);
@@ -53,8 +76,10 @@ std::vector<TargetStatus> read_status(const ConfigFs& fs, const SystemRoots& roo
         LunStatus ls;
         ls.index = lun.index;
         ls.backstore = lun.storage_object;
+        const StorageObject* backstore = nullptr;
         for (const auto& so : config.storage_objects)
-          if (so.saveconfig_path() == lun.storage_object) ls.device = so.dev, ls.serial = so.wwn;
+          if (so.saveconfig_path() == lun.storage_object) backstore = &so, ls.device = so.dev, ls.serial = so.wwn;
+        ls.read_only = lun_read_only(tpg, lun, backstore);
         ls.size_bytes = device_size(roots, ls.device);
         const lio_paths::LunDir ldir = tdir.lun(lun.index);
         ls.commands = read_number(fs, ldir.in_cmds());
@@ -66,8 +91,11 @@ std::vector<TargetStatus> read_status(const ConfigFs& fs, const SystemRoots& roo
         if (!acl.chap_userid.empty() && tpg.attributes.count("authentication") && tpg.attributes.at("authentication") == "1")
           status.authentication = acl.chap_mutual_userid.empty() ? "chap" : "mutual-chap";
         const std::string info = fs.read(tdir.acl(acl.node_wwn).info()).value_or("");
-        status.initiators.push_back({acl.node_wwn, !info.empty() && info.find("No active") == std::string::npos});
+        const bool logged_in = !info.empty() && info.find("No active") == std::string::npos;
+        status.initiators.push_back({acl.node_wwn, logged_in, logged_in ? initiator_address_from_info(info) : ""});
       }
+      status.read_only = !status.luns.empty() &&
+                         std::all_of(status.luns.begin(), status.luns.end(), [](const LunStatus& l) { return l.read_only; });
       out.push_back(std::move(status));
     }
   }
@@ -77,13 +105,15 @@ std::vector<TargetStatus> read_status(const ConfigFs& fs, const SystemRoots& roo
 nlohmann::json status_to_json(const std::vector<TargetStatus>& targets) {
   nlohmann::json out{{"targets", nlohmann::json::array()}};
   for (const auto& t : targets) {
-    nlohmann::json j{{"iqn", t.iqn}, {"enabled", t.enabled}, {"authentication", t.authentication},
+    nlohmann::json j{{"iqn", t.iqn}, {"enabled", t.enabled}, {"read_only", t.read_only}, {"authentication", t.authentication},
                      {"portals", t.portals}, {"luns", nlohmann::json::array()}, {"initiators", nlohmann::json::array()}};
     for (const auto& l : t.luns)
       j["luns"].push_back({{"lun", l.index}, {"backstore", l.backstore}, {"device", l.device}, {"size_bytes", l.size_bytes},
                            {"serial", l.serial}, {"commands", l.commands}, {"read_mbytes", l.read_mbytes},
-                           {"write_mbytes", l.write_mbytes}});
-    for (const auto& i : t.initiators) j["initiators"].push_back({{"iqn", i.iqn}, {"logged_in", i.logged_in}});
+                           {"write_mbytes", l.write_mbytes}, {"read_only", l.read_only}});
+    for (const auto& i : t.initiators)
+      j["initiators"].push_back({{"iqn", i.iqn}, {"logged_in", i.logged_in},
+                                 {"address", i.address.empty() ? nlohmann::json(nullptr) : nlohmann::json(i.address)}});
     out["targets"].push_back(j);
   }
   return out;
@@ -94,13 +124,16 @@ std::string status_to_text(const std::vector<TargetStatus>& targets) {
   if (targets.empty()) out << "No iSCSI target is configured.\n";
   for (const auto& t : targets) {
     out << "Target " << t.iqn << (t.enabled ? "" : " (disabled)") << "\n";
+    if (t.read_only) out << "  read-only export: LIO refuses every write (DATA PROTECT), the disks stay unchanged\n";
     for (const auto& p : t.portals) out << "  portal  " << p << "\n";
     out << "  auth    " << t.authentication << "\n";
     for (const auto& l : t.luns)
       out << "  LUN " << l.index << "   " << l.device << "  " << human_size(l.size_bytes) << "  serial " << l.serial
-          << "  (" << l.commands << " cmds, " << l.read_mbytes << " MiB read, " << l.write_mbytes << " MiB written)\n";
+          << "  (" << l.commands << " cmds, " << l.read_mbytes << " MiB read, " << l.write_mbytes << " MiB written)"
+          << (l.read_only ? "  read-only" : "") << "\n";
     for (const auto& i : t.initiators)
-      out << "  initiator " << i.iqn << (i.logged_in ? "  [logged in]" : "  [not logged in]") << "\n";
+      out << "  initiator " << i.iqn << (i.logged_in ? "  [logged in" + (i.address.empty() ? "" : " from " + i.address) + "]" : "  [not logged in]")
+          << "\n";
   }
   return out.str();
 }

@@ -26,8 +26,9 @@ struct AppliedTarget {
   // Device paths inside the scratch dir: not block devices, so status reports size 0 whatever the machine has.
   std::string vda = (dir.path / "vda").string(), vdb = (dir.path / "vdb").string();
 
-  explicit AppliedTarget(const ChapCredentials& chap, bool enable = true) {
+  explicit AppliedTarget(const ChapCredentials& chap, bool enable = true, bool read_only = false) {
     TargetSettings s;
+    s.read_only = read_only;
     s.iqn = iqn;
     s.device_specs = {vda, vdb};
     s.initiator_iqns = {laptop, desk};
@@ -61,7 +62,10 @@ TEST_CASE("status: applied target with mutual CHAP, LUN counters and one initiat
   t.kernel_file(tpg.acl(laptop).info(),
                 "InitiatorName: " + laptop + "\nInitiatorAlias: laptop\n"
                 "LIO Session ID: 1   ISID: 0x00023d000001  TSIH: 1  SessionType: Normal\n"
-                "Session State: TARG_SESS_STATE_LOGGED_IN\n");
+                "Session State: TARG_SESS_STATE_LOGGED_IN\n"
+                "---------------------[iSCSI Session Values]-----------------------\n"
+                "CID: 0  Connection State: TARG_CONN_STATE_LOGGED_IN\n"
+                "   Address 10.251.73.2 TCP  StatSN: 0x00000005\n");
   t.kernel_file(tpg.acl(desk).info(), "No active iSCSI Session for Initiator Endpoint: " + desk + "\n");
 
   const auto targets = read_status(t.configfs);
@@ -91,6 +95,9 @@ TEST_CASE("status: applied target with mutual CHAP, LUN counters and one initiat
   CHECK_FALSE(s.initiators[0].logged_in);
   CHECK(s.initiators[1].iqn == laptop);
   CHECK(s.initiators[1].logged_in);
+  CHECK(s.initiators[1].address == "10.251.73.2");
+  CHECK_FALSE(s.read_only);
+  CHECK_FALSE(s.luns[0].read_only);
 
   const auto json = status_to_json(targets);
   REQUIRE(json.at("targets").size() == 1);
@@ -108,7 +115,10 @@ TEST_CASE("status: applied target with mutual CHAP, LUN counters and one initiat
   CHECK(lun0.at("commands") == 1234);
   CHECK(lun0.at("read_mbytes") == 56);
   CHECK(lun0.at("write_mbytes") == 7);
-  CHECK(j.at("initiators") == nlohmann::json::array({{{"iqn", desk}, {"logged_in", false}}, {{"iqn", laptop}, {"logged_in", true}}}));
+  CHECK(j.at("initiators") == nlohmann::json::array({{{"iqn", desk}, {"logged_in", false}, {"address", nullptr}},
+                                                     {{"iqn", laptop}, {"logged_in", true}, {"address", "10.251.73.2"}}}));
+  CHECK(j.at("read_only") == false);
+  CHECK(lun0.at("read_only") == false);
 
   const std::string text = status_to_text(targets);
   CHECK_THAT(text, Catch::StartsWith("Target " + iqn + "\n"));
@@ -116,7 +126,8 @@ TEST_CASE("status: applied target with mutual CHAP, LUN counters and one initiat
   CHECK_THAT(text, Catch::Contains("  auth    mutual-chap\n"));
   CHECK_THAT(text, Catch::Contains("  LUN 0   " + t.vda + "  0 B  serial " + serial_a + "  (1234 cmds, 56 MiB read, 7 MiB written)\n"));
   CHECK_THAT(text, Catch::Contains("  LUN 1   " + t.vdb + "  0 B  serial "));
-  CHECK_THAT(text, Catch::Contains("  initiator " + laptop + "  [logged in]\n"));
+  CHECK_THAT(text, Catch::Contains("  initiator " + laptop + "  [logged in from 10.251.73.2]\n"));
+  CHECK(text.find("read-only") == std::string::npos);
   CHECK_THAT(text, Catch::Contains("  initiator " + desk + "  [not logged in]\n"));
 
   // Status never shows CHAP secrets, though configfs holds them (LIO's auth/ files are readable by root).
@@ -165,4 +176,42 @@ TEST_CASE("status: nothing configured") {
   CHECK(targets.empty());
   CHECK(status_to_text(targets) == "No iSCSI target is configured.\n");
   CHECK(status_to_json(targets) == nlohmann::json{{"targets", nlohmann::json::array()}});
+}
+
+TEST_CASE("status: a read-only export says so per target and per LUN, in text and JSON") {
+  AppliedTarget t({"user", "onewaysecret", "", ""}, /*enable=*/true, /*read_only=*/true);
+  auto targets = read_status(t.configfs);
+  REQUIRE(targets.size() == 1);
+  CHECK(targets[0].read_only);
+  CHECK(targets[0].luns.at(0).read_only);
+  CHECK(targets[0].luns.at(1).read_only);
+  const auto json = status_to_json(targets);
+  CHECK(json.at("targets")[0].at("read_only") == true);
+  CHECK(json.at("targets")[0].at("luns")[1].at("read_only") == true);
+  const std::string text = status_to_text(targets);
+  CHECK_THAT(text, Catch::Contains("\n  read-only export: LIO refuses every write (DATA PROTECT)"));
+  CHECK_THAT(text, Catch::Contains(" MiB written)  read-only\n"));
+}
+
+TEST_CASE("status: a LUN is read-only only when every mapping is write-protected (or its backstore is read-only)") {
+  AppliedTarget t({});
+  const auto tpg = lio_paths::tpg(iqn, 1);
+  // The desk's mapping of LUN 1 is write-protected, the laptop's is not: LUN 1 is still writable.
+  t.configfs.write(tpg.acl(desk).mapped_lun(1).write_protect(), "1");
+  auto targets = read_status(t.configfs);
+  CHECK_FALSE(targets[0].luns.at(1).read_only);
+  t.configfs.write(tpg.acl(laptop).mapped_lun(1).write_protect(), "1");
+  targets = read_status(t.configfs);
+  CHECK(targets[0].luns.at(1).read_only);
+  CHECK_FALSE(targets[0].luns.at(0).read_only);
+  CHECK_FALSE(targets[0].read_only);  // not every LUN
+}
+
+TEST_CASE("status: the initiator's address comes from its first connection in the ACL's info") {
+  CHECK(initiator_address_from_info("CID: 0  Connection State: TARG_CONN_STATE_LOGGED_IN\n   Address 10.0.2.2 TCP  StatSN: 0x1\n"
+                                    "CID: 1  Connection State: TARG_CONN_STATE_LOGGED_IN\n   Address 10.0.2.9 TCP  StatSN: 0x1\n") ==
+        "10.0.2.2");
+  CHECK(initiator_address_from_info("   Address fe80::1 TCP  StatSN: 0x1\n") == "fe80::1");
+  CHECK(initiator_address_from_info("No active iSCSI Session for Initiator Endpoint: x\n").empty());
+  CHECK(initiator_address_from_info("").empty());
 }

@@ -32,7 +32,7 @@ LioConfig plan_lio_config(const TargetSettings& settings, const std::vector<Bloc
       {"authentication", settings.chap.enabled() ? "1" : "0"},
       {"generate_node_acls", "0"},  // only the listed initiators get in
       {"cache_dynamic_acls", "0"},
-      {"demo_mode_write_protect", "1"},
+      {"demo_mode_write_protect", "1"},  // and demo mode stays off: generate_node_acls 0
   };
   if (settings.tuning == Tuning::tuned) tpg.parameters = tuned_parameters();
   tpg.portals.push_back(settings.portal);
@@ -47,6 +47,9 @@ LioConfig plan_lio_config(const TargetSettings& settings, const std::vector<Bloc
     so.plugin = "block";
     so.dev = dev.path;
     so.wwn = unit_serial_from_identity(dev.identity);
+    // Read-only: iblock opens the device without write access (a disk behind a hardware write blocker works
+    // too), and LIO itself refuses writes on every mapping below.
+    so.readonly = settings.read_only;
     config.storage_objects.push_back(so);
     tpg.luns.push_back({static_cast<unsigned>(i), so.saveconfig_path(), so.name});
   }
@@ -58,7 +61,9 @@ LioConfig plan_lio_config(const TargetSettings& settings, const std::vector<Bloc
     acl.chap_password = settings.chap.password;
     acl.chap_mutual_userid = settings.chap.mutual_userid;
     acl.chap_mutual_password = settings.chap.mutual_password;
-    for (const auto& lun : tpg.luns) acl.mapped_luns.push_back({lun.index, lun.index, false});
+    // write_protect: LIO answers every write with CHECK CONDITION, DATA PROTECT / WRITE PROTECTED, and MODE
+    // SENSE shows the WP bit, so initiators mount read-only.
+    for (const auto& lun : tpg.luns) acl.mapped_luns.push_back({lun.index, lun.index, settings.read_only});
     tpg.node_acls.push_back(std::move(acl));
   }
 

@@ -1,11 +1,13 @@
 // A fake system tree (sys, dev, proc) laid out as the kernel does: /sys/dev/block/M:m and /sys/class/block/NAME
 // link into /sys/devices/...; partitions sit inside their disk's directory; dm devices list what they sit on
-// in slaves/ and their disks list them in holders/; btrfs lists a mounted filesystem's members.
+// in slaves/ and their disks list them in holders/; btrfs lists a mounted filesystem's members; power supplies
+// sit under sys/class/power_supply.
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -59,6 +61,16 @@ struct FakeSysfs {
     const auto devices = roots.sys / "fs/btrfs" / fsid / "devices";
     std::filesystem::create_directories(devices);
     for (const auto& m : members) std::filesystem::create_directory_symlink(roots.sys / "class/block" / m, devices / m);
+  }
+  // A power supply as the kernel lists it: sys/class/power_supply/NAME -> sys/devices/.../power_supply/NAME with
+  // one file per attribute ({"type", "Battery"}, {"capacity", "23"}, …).
+  std::filesystem::path power_supply(const std::string& name, const std::map<std::string, std::string>& attributes) {
+    const auto dev = roots.sys / "devices/LNXSYSTM:00/power_supply" / name;
+    std::filesystem::create_directories(dev);
+    for (const auto& [key, value] : attributes) std::ofstream(dev / key) << value << "\n";
+    std::filesystem::create_directories(roots.sys / "class/power_supply");
+    std::filesystem::create_directory_symlink(dev, roots.sys / "class/power_supply" / name);
+    return dev;
   }
   void mount(const std::string& line) { std::ofstream(roots.mountinfo(), std::ios::app) << line << "\n"; }
   void swap(const std::string& line) { std::ofstream(roots.swaps(), std::ios::app) << line << "\n"; }
