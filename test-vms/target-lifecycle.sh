@@ -3,16 +3,18 @@
 # boots into target mode with CHAP and three disks (16, 24 and 8 MiB); the host checks with libiscsi.
 #
 #   1. Killed mid-start: `iscsi-target start` is sent SIGKILL or SIGTERM after a delay spread over the
-#      measured duration of a start (ROUNDS rounds, default 12). After each kill configfs holds either nothing
-#      of ours, or the complete target, or a partial one whose TPG is not enabled — and from the host a login
-#      either fails or finds all three LUNs with their sizes (never a half-configured target that serves).
+#      measured duration of a start (ROUNDS rounds, default 12), then LATE_ROUNDS (6) aimed at the part of it
+#      that writes configfs. After each kill configfs holds either nothing of ours, or the complete target,
+#      or a partial one whose TPG is not enabled — and from the host a login either fails or finds all three
+#      LUNs with their sizes, and discovery lists the target only when complete (never a half-configured
+#      target that serves).
 #      What a kill left is cleared by the next `start` (which then serves the complete target) or `stop`.
 #   2. save / restore: every readable attribute of our target and backstores is dumped before `save` + `stop`
 #      and after `restore`, and the two dumps must be identical; the host sees the same LUNs, sizes and VPD
 #      unit serials. A saved file whose last backstore names a missing device: `restore` fails with one error
 #      line naming it and leaves nothing of ours in configfs; a good restore works again.
 #   3. `start` while serving refuses (one error line, nothing changed); `stop` twice: the second exits 0.
-# BUILD_DIR holds tools/iscsi-target.  Environment: see lib.sh; ROUNDS.
+# BUILD_DIR holds tools/iscsi-target.  Environment: see lib.sh; ROUNDS, LATE_ROUNDS.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=test-vms/lib.sh
@@ -140,14 +142,19 @@ START_SECS=$(printf '%s\n' "${took[@]}" | sort -n | head -1)  # the fastest: oth
 info "start durations: ${took[*]} s; kill delays spread over 0..$START_SECS s"
 timer_start kill-rounds
 declare -a SUMMARY=()
-partials=0
+partials=0 last_clean=0 first_complete=$START_SECS
 for ((r = 0; r < ROUNDS + LATE_ROUNDS; r++)); do
     sig=KILL; ((r % 3 == 2)) && sig=TERM
-    # Stratified: round r < ROUNDS picks a random point in the r-th of ROUNDS equal slices of 0..START_SECS;
-    # the LATE_ROUNDS after them do the same over its last 40 %, where configfs is written (the first ~85 %
-    # of a start are exec, settings and resolving the devices).
-    delay=$(awk -v s="$START_SECS" -v r="$r" -v n="$ROUNDS" -v l="$LATE_ROUNDS" -v u="$((SRANDOM % 1000))" 'BEGIN {
-        if (r < n) printf "%.3f", s * (r + u / 1000) / n; else printf "%.3f", s * (0.6 + 0.4 * (r - n + u / 1000) / l) }')
+    # Stratified: round r < ROUNDS picks a random point in the r-th of ROUNDS equal slices of 0..START_SECS.
+    # The LATE_ROUNDS after them aim at configfs being written, the last ~15 % of a start: between the latest
+    # delay that left nothing and the earliest that left the complete target (in either order: timings vary
+    # when other VMs load the host), stratified again.
+    delay=$(awk -v s="$START_SECS" -v r="$r" -v n="$ROUNDS" -v l="$LATE_ROUNDS" -v u="$((SRANDOM % 1000))" \
+        -v a="$last_clean" -v b="$first_complete" 'BEGIN {
+        if (r < n) { printf "%.3f", s * (r + u / 1000) / n; exit }
+        lo = a < b ? a : b; hi = a < b ? b : a
+        if (hi - lo < 0.1 * s) { lo -= 0.05 * s; hi += 0.05 * s; if (lo < 0) lo = 0 }
+        printf "%.3f", lo + (hi - lo) * (r - n + u / 1000) / l }')
     out=$(vm_run -t 90 'iscsi-target start --cmdline "$CL" </dev/null >/run/k.out 2>&1 & p=$!; sleep '"$delay"'; kill -'"$sig"' $p
         wait $p; echo "rc=$?"') || true
     rc=$(sed -n 's/^rc=//p' <<<"$out" | tail -1)
@@ -162,6 +169,12 @@ for ((r = 0; r < ROUNDS + LATE_ROUNDS; r++)); do
         outcome=complete
     else
         outcome=partial
+    fi
+    if ((r < ROUNDS)); then
+        if [[ $outcome == clean ]] && awk -v d="$delay" -v c="$last_clean" 'BEGIN { exit !(d > c) }'; then last_clean=$delay; fi
+        if [[ $outcome == complete ]] && awk -v d="$delay" -v c="$first_complete" 'BEGIN { exit !(d < c) }'; then
+            first_complete=$delay
+        fi
     fi
     line="round $r: SIG$sig after ${delay} s, start $how (exit $rc): $outcome [$st]; host: $seen, $disc"
     info "$line"
@@ -259,6 +272,6 @@ check_match "stop again: says there was nothing to remove" 'nothing to remove' "
 check_eq "stop twice: nothing of ours left" "$STATE_CLEAN" "$(state)"
 
 if vm_stop 'iscsi-target poweroff' 90; then pass "iscsi-target poweroff powers the VM off"; else fail "poweroff did not power off"; fi
-info "start took up to $START_SECS s; kill rounds:"
+info "the fastest start took $START_SECS s; the late rounds aimed at $last_clean..$first_complete s; kill rounds:"
 for s in "${SUMMARY[@]}"; do info "  $s"; done
 finish
