@@ -20,6 +20,7 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <vector>
 
 #include "blockdev.h"
 #include "cmdline.h"
@@ -139,28 +140,32 @@ class SignalsDeferred {
   sigset_t previous_{};
 };
 
-// A start killed half way (SIGKILL, a power cut of the tool only) leaves backstores, or a target whose TPG was
-// never enabled: nothing serves them, but iblock holds the disks open exclusively, so a new start would fail
-// with EBUSY. While no TPG is enabled, everything in LIO is such a leftover and goes; a serving target (ours:
-// refused; another one: left alone, as any start beside it) is never touched.
-void clear_unfinished_start(ConfigFs& configfs, const std::string& iqn) {
+// A start or restore killed half way (SIGKILL, a power cut of the tool only) leaves backstores, or a target
+// whose TPG was never enabled (apply enables TPGs last): nothing serves them, but iblock holds the disks open
+// exclusively, so a new start would fail with EBUSY. While no TPG is enabled, everything in LIO is such a
+// leftover and goes; a serving target (ours: refused; another one: left alone, as any start beside it) is
+// never touched.
+// iqns: the targets about to be created (start: one; restore: those of the file).
+void clear_unfinished_start(ConfigFs& configfs, const std::vector<std::string>& iqns) {
   const LioConfig current = read_lio_config(configfs, /*with_secrets=*/false);
+  auto ours = [&](const std::string& wwn) { return std::find(iqns.begin(), iqns.end(), wwn) != iqns.end(); };
   bool serving = false;
   for (const auto& target : current.targets)
     for (const auto& tpg : target.tpgs)
       if (tpg.enable) {
-        if (target.wwn == iqn)
-          throw Error("target " + iqn + " is already serving from " + configfs.path(lio_paths::target(iqn)).string() +
-                      " (run 'iscsi-target stop' first)");
+        if (ours(target.wwn))
+          throw Error("target " + target.wwn + " is already serving from " +
+                      configfs.path(lio_paths::target(target.wwn)).string() + " (run 'iscsi-target stop' first)");
         serving = true;
       }
   if (serving) {
-    if (configfs.exists(lio_paths::target(iqn)))
-      throw Error("target " + iqn + " already exists in " + configfs.path(lio_paths::target(iqn)).string() +
-                  " beside a serving target (run 'iscsi-target stop' first)");
+    for (const auto& iqn : iqns)
+      if (configfs.exists(lio_paths::target(iqn)))
+        throw Error("target " + iqn + " already exists in " + configfs.path(lio_paths::target(iqn)).string() +
+                    " beside a serving target (run 'iscsi-target stop' first)");
     return;
   }
-  if (current.targets.empty() && current.storage_objects.empty()) return;
+  if (lio_is_empty(configfs)) return;
   warn("clearing what an unfinished start left in " + configfs.path("target").string() + " (" +
        std::to_string(current.storage_objects.size()) + " backstore(s), " + std::to_string(current.targets.size()) +
        " target(s), no TPG enabled)");
@@ -211,7 +216,7 @@ int cmd_start(const Options& o) {
            settings.initiator_iqns.front() + ", no secret: it is in the boot entry) can attach the disk(s)");
     if (o.real_system()) prepare_kernel();
     ConfigFs configfs(o.configfs_root);
-    clear_unfinished_start(configfs, settings.iqn);
+    clear_unfinished_start(configfs, {settings.iqn});
     std::vector<BlockDevice> devices;
     for (const auto& spec : settings.device_specs)
       devices.push_back(resolve_block_device(keys::dev, spec, std::chrono::seconds(settings.device_wait_seconds)));
@@ -239,6 +244,10 @@ int cmd_stop(const Options& o) {
   ConfigFs configfs(o.configfs_root);
   if (!configfs.exists("target")) {
     print_info("stopped (LIO is not loaded)");
+    return 0;
+  }
+  if (lio_is_empty(configfs)) {
+    print_info("stopped: nothing to remove (no iSCSI target or backstore)");
     return 0;
   }
   bool ok = teardown_lio(configfs, warn);
@@ -287,6 +296,9 @@ int cmd_restore(const Options& o) {
   }
   if (o.real_system()) prepare_kernel();
   ConfigFs configfs(o.configfs_root);
+  std::vector<std::string> iqns;
+  for (const auto& target : config.targets) iqns.push_back(target.wwn);
+  clear_unfinished_start(configfs, iqns);
   const SignalsDeferred signals_deferred;
   apply_lio_config(configfs, config, warn);
   print_info("restored " + std::to_string(config.storage_objects.size()) + " storage object(s) and " +

@@ -163,6 +163,55 @@ TEST_CASE("a failure half-way removes everything created so far, and only that")
   CHECK(std::count_if(log.begin(), log.end(), [](const std::string& l) { return l.starts_with("rmdir target/core/iblock_"); }) == 4);
 }
 
+TEST_CASE("every TPG is enabled after every object of every target exists") {
+  ScratchDir dir("fake-configfs");
+  fs::create_directories(dir.path / "target/core");
+  ConfigFs configfs(dir.path, {.emulate = true});
+  auto config = plan_lio_config(two_disk_settings(), two_disks());
+  Target second = config.targets[0];
+  second.wwn = "iqn.2024-01.org.example:second";
+  config.targets.push_back(second);
+  apply_lio_config(configfs, config, [](const std::string&) {});
+  const auto& log = configfs.log();
+  // A SIGKILL at any point before the first enable leaves nothing that accepts a login.
+  const auto first_enable = std::find_if(log.begin(), log.end(), [](const std::string& l) {
+    return l.starts_with("write target/iscsi/") && l.ends_with("/enable=1");
+  });
+  REQUIRE(first_enable != log.end());
+  CHECK(std::all_of(first_enable, log.end(), [](const std::string& l) { return l.ends_with("/enable=1"); }));
+  CHECK(log.end() - first_enable == 2);
+  CHECK(position(log, "write target/iscsi/iqn.2024-01.org.example:second/tpgt_1/acls/iqn.2024-01.org.example:laptop/lun_1/write_protect=0") <
+        position(log, "write " + tpg + "/enable=1"));
+}
+
+TEST_CASE("a backstore whose device cannot be used names the device, and nothing is left") {
+  ScratchDir dir("plain-dir");
+  fs::create_directories(dir.path / "target/core");
+  // Not emulated: directories are made but no attribute files appear, so the first backstore write fails.
+  ConfigFs configfs(dir.path);
+  std::vector<std::string> warnings;
+  CHECK_THROWS_WITH(apply_lio_config(configfs, plan_lio_config(two_disk_settings(), two_disks()),
+                                     [&](const std::string& w) { warnings.push_back(w); }),
+                    Catch::Matches("storage object /backstores/block/vda: cannot use /dev/vda \\(.*target/core/iblock_0/vda/udev_path: "
+                                   "No such file or directory\\)"));
+  CHECK(warnings.empty());
+  CHECK(configfs.list("target/core").empty());
+}
+
+TEST_CASE("lio_is_empty sees targets and HBAs, even an HBA without backstore") {
+  ScratchDir dir("fake-configfs");
+  fs::create_directories(dir.path / "target/core/alua");
+  fs::create_directories(dir.path / "target/iscsi/discovery_auth");
+  ConfigFs configfs(dir.path, {.emulate = true});
+  CHECK(lio_is_empty(configfs));
+  configfs.mkdir("target/core/iblock_0");  // a start killed between the HBA's mkdir and the backstore's
+  CHECK_FALSE(lio_is_empty(configfs));
+  REQUIRE(teardown_lio(configfs, [](const std::string& w) { FAIL(w); }));
+  CHECK(lio_is_empty(configfs));
+  configfs.mkdir("target/iscsi/iqn.2024-01.org.example:target");
+  CHECK_FALSE(lio_is_empty(configfs));
+}
+
 TEST_CASE("teardown removes innermost first and is idempotent") {
   ScratchDir dir("fake-configfs");
   fs::create_directories(dir.path / "target/core");

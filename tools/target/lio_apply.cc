@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 
 #include <map>
+#include <optional>
+#include <vector>
 
 #include "error.h"
 #include "lio_paths.h"
@@ -49,16 +51,21 @@ void apply_storage_object(ConfigFsTransaction& tx, ConfigFs& fs, const StorageOb
                           const lio_paths::StorageObjectDir& dir) {
   tx.mkdir_if_missing(hba_dir);
   tx.mkdir(dir.dir);
-  if (so.plugin == "block") {
-    tx.write(dir.udev_path(), so.dev);
-    tx.write(dir.control(), "udev_path=" + so.dev);
-    tx.write(dir.control(), std::string("readonly=") + (so.readonly ? "1" : "0"));
-  } else {
-    tx.write(dir.udev_path(), so.dev);
-    tx.write(dir.control(), "fd_dev_name=" + so.dev + ",fd_dev_size=" + std::to_string(so.size));
-    if (so.write_back) tx.write(dir.control(), "fd_buffered_io=1");
+  // enable=1 is where the kernel opens the device: a missing or busy device fails here, and the error names it.
+  try {
+    if (so.plugin == "block") {
+      tx.write(dir.udev_path(), so.dev);
+      tx.write(dir.control(), "udev_path=" + so.dev);
+      tx.write(dir.control(), std::string("readonly=") + (so.readonly ? "1" : "0"));
+    } else {
+      tx.write(dir.udev_path(), so.dev);
+      tx.write(dir.control(), "fd_dev_name=" + so.dev + ",fd_dev_size=" + std::to_string(so.size));
+      if (so.write_back) tx.write(dir.control(), "fd_buffered_io=1");
+    }
+    tx.write(dir.enable(), "1");
+  } catch (const Error& e) {
+    throw Error("storage object " + so.saveconfig_path() + ": cannot use " + so.dev + " (" + e.what() + ")");
   }
-  tx.write(dir.enable(), "1");
   // LIO answers VPD pages 0x80/0x83 only once a serial is set, and refuses to change it after export.
   if (!so.wwn.empty()) tx.write(dir.vpd_unit_serial(), so.wwn);
   for (const auto& [name, value] : so.attributes) write_attribute(tx, fs, dir.attrib(name), value);
@@ -86,7 +93,9 @@ void apply_acl(ConfigFsTransaction& tx, ConfigFs& fs, const lio_paths::TpgDir& t
   }
 }
 
-void apply_tpg(ConfigFsTransaction& tx, ConfigFs& fs, const std::string& iqn, const Tpg& tpg, const StorageObjectDirs& so_dirs) {
+// Returns the TPG's enable attribute when it is to be enabled; the caller enables every TPG last.
+std::optional<std::string> apply_tpg(ConfigFsTransaction& tx, ConfigFs& fs, const std::string& iqn, const Tpg& tpg,
+                                     const StorageObjectDirs& so_dirs) {
   const lio_paths::TpgDir dir = lio_paths::tpg(iqn, tpg.tag);
   tx.mkdir(dir.dir);
   for (const auto& [name, value] : tpg.attributes) write_attribute(tx, fs, dir.attrib(name), value);
@@ -101,7 +110,8 @@ void apply_tpg(ConfigFsTransaction& tx, ConfigFs& fs, const std::string& iqn, co
   }
   for (const auto& portal : tpg.portals) tx.mkdir(dir.np(portal.configfs_name()));
   for (const auto& acl : tpg.node_acls) apply_acl(tx, fs, dir, acl, lun_links);
-  if (tpg.enable) tx.write_with_undo(dir.enable(), "1", "0");
+  if (!tpg.enable) return std::nullopt;
+  return dir.enable();
 }
 
 }  // namespace
@@ -123,12 +133,25 @@ void apply_lio_config(ConfigFs& fs, const LioConfig& config, const Warn& warn) {
     so_dirs.emplace(so.saveconfig_path(), dir);
   }
   if (!config.targets.empty()) tx.mkdir_if_missing(lio_paths::iscsi());
+  std::vector<std::string> enables;
   for (const auto& target : config.targets) {
     if (target.fabric != "iscsi") throw Error("target " + target.wwn + ": fabric '" + target.fabric + "' is not supported (iscsi is)");
     tx.mkdir(lio_paths::target(target.wwn));
-    for (const auto& tpg : target.tpgs) apply_tpg(tx, fs, target.wwn, tpg, so_dirs);
+    for (const auto& tpg : target.tpgs)
+      if (auto enable = apply_tpg(tx, fs, target.wwn, tpg, so_dirs)) enables.push_back(*enable);
   }
+  // Every TPG serves only once every target, LUN and ACL of the configuration exists: a start or restore
+  // killed (SIGKILL) before this point leaves nothing that accepts a login, which the next start clears.
+  for (const auto& enable : enables) tx.write_with_undo(enable, "1", "0");
   tx.commit();
+}
+
+bool lio_is_empty(const ConfigFs& fs) {
+  for (const auto& iqn : fs.list(lio_paths::iscsi()))
+    if (lio_paths::is_target_name(iqn)) return false;
+  for (const auto& name : fs.list(lio_paths::core()))
+    if (lio_paths::parse_hba_dir_name(name)) return false;
+  return true;
 }
 
 bool teardown_lio(ConfigFs& fs, const Warn& warn) {
