@@ -19,6 +19,7 @@ Commands:
   enabled     exit 0 when the command line asks for target mode
   console     show the status and run an operator shell (target mode's console)
   poweroff    stop the target, sync and power off (initramfs without systemd)
+  guard       while a computer is logged in, answer that computer only (runs beside the target)
 
 Options:
   --cmdline TEXT   use TEXT instead of /proc/cmdline (/etc/cmdline.d/*.conf still apply)
@@ -57,7 +58,8 @@ int main(int argc, char** argv) {
   }
   static const std::map<std::string, int (*)(const Options&)> commands = {
       {"start", cmd_start},     {"stop", cmd_stop},       {"status", cmd_status},   {"save", cmd_save},
-      {"restore", cmd_restore}, {"enabled", cmd_enabled}, {"console", cmd_console}, {"poweroff", cmd_poweroff}};
+      {"restore", cmd_restore}, {"enabled", cmd_enabled}, {"console", cmd_console}, {"poweroff", cmd_poweroff},
+      {"guard", cmd_guard}};
   auto found = commands.find(command);
   if (found == commands.end()) {
     print_error("unknown command '" + command + "' (see iscsi-target --help)");
