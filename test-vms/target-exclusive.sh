@@ -58,7 +58,7 @@ check "before any session: a login through port B works" timeout 60 iscsi-inq -i
 # ── A holds the disk ──────────────────────────────────────────────────────────────────────────────────────
 vm_mark
 qemu-io --object "secret,id=chap0,data=$CHAP_PASS" --image-opts "$(image_opts "$PORT_A")" \
-    -c 'write -P 0xa1 0 64k' -c 'sleep 30000' -c 'write -P 0xa2 64k 64k' >"$RUN_DIR/qemu-io-a.log" 2>&1 &
+    -c 'write -P 0xa1 0 64k' -c 'sleep 40000' -c 'write -P 0xa2 64k 64k' >"$RUN_DIR/qemu-io-a.log" 2>&1 &
 holder=$!
 at_exit "kill $holder 2>/dev/null"
 if wait_console 'iscsi-target: disk in use by 10\.0\.2\.2' 30; then
