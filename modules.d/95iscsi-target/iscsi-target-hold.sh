@@ -5,6 +5,8 @@
 /usr/sbin/iscsi-target enabled || return 0
 
 /usr/sbin/iscsi-target start
+# Beside the target for good: while a computer is logged in, answer that computer only.
+/usr/sbin/iscsi-target guard &
 while :; do
     /usr/sbin/iscsi-target console
 done

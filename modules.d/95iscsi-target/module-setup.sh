@@ -32,6 +32,7 @@ install() {
         inst_simple "$moddir/iscsi-target.target" "$systemdsystemunitdir/iscsi-target.target"
         inst_simple "$moddir/iscsi-target.service" "$systemdsystemunitdir/iscsi-target.service"
         inst_simple "$moddir/iscsi-target-shell.service" "$systemdsystemunitdir/iscsi-target-shell.service"
+        inst_simple "$moddir/iscsi-target-guard.service" "$systemdsystemunitdir/iscsi-target-guard.service"
         inst_script "$moddir/iscsi-target-generator.sh" "$systemdutildir/system-generators/iscsi-target-generator"
     fi
 }

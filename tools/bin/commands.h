@@ -27,6 +27,7 @@ int cmd_restore(const Options& options);
 int cmd_enabled(const Options& options);
 int cmd_console(const Options& options);
 int cmd_poweroff(const Options& options);
+int cmd_guard(const Options& options);  // guard_command.cc
 
 void print_error(const std::string& message);
 void print_info(const std::string& message);

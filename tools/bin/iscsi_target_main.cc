@@ -20,6 +20,7 @@ Commands:
   console     show the status and run an operator shell (target mode's console)
   poweroff    stop the target, sync and power off (initramfs without systemd); while an initiator is
               logged in, names it and asks first (no terminal: refuses unless --force)
+  guard       while a computer is logged in, answer that computer only (runs beside the target)
 
 Options:
   --cmdline TEXT   use TEXT instead of /proc/cmdline (/etc/cmdline.d/*.conf still apply)
@@ -60,7 +61,8 @@ int main(int argc, char** argv) {
   }
   static const std::map<std::string, int (*)(const Options&)> commands = {
       {"start", cmd_start},     {"stop", cmd_stop},       {"status", cmd_status},   {"save", cmd_save},
-      {"restore", cmd_restore}, {"enabled", cmd_enabled}, {"console", cmd_console}, {"poweroff", cmd_poweroff}};
+      {"restore", cmd_restore}, {"enabled", cmd_enabled}, {"console", cmd_console}, {"poweroff", cmd_poweroff},
+      {"guard", cmd_guard}};
   auto found = commands.find(command);
   if (found == commands.end()) {
     print_error("unknown command '" + command + "' (see iscsi-target --help)");
