@@ -231,6 +231,8 @@ out=$(vm_run 'test -e /etc/initrd-release && echo initrd') || true
 check_eq "still in the initramfs, no switch-root" initrd "$out"
 out=$(vm_run 'for u in initrd.target initrd-switch-root.target systemd-udevd.service iscsi-target.service; do echo "$u=$(systemctl is-active $u)"; done; systemctl --no-pager --failed --no-legend --plain') || true
 info "units: ${out//$'\n'/ }"
+out=$(vm_run 'systemctl is-active iscsi-target-guard.service') || true
+check_eq "the one-computer-at-a-time guard runs beside the target (iscsi-target-guard.service)" active "$out"
 
 # ── power-off safety: an initiator holds a session; `iscsi-target poweroff` names it and does not power off ──
 timer_start poweroff-guard

@@ -33,15 +33,15 @@ TEST_CASE("a minimal command line gives defaults") {
 }
 
 TEST_CASE("rd.iscsi_target.read_only: 1, a bare key, yes/true turn it on; 0/no/false off; the last one wins") {
-  CHECK(parse(base + "rd.iscsi_target.read_only=1").read_only);
-  CHECK(parse(base + "rd.iscsi_target.read_only").read_only);
-  CHECK(parse(base + "rd.iscsi_target.read_only=yes").read_only);
-  CHECK(parse(base + "rd.iscsi_target.read_only=true").read_only);
-  CHECK_FALSE(parse(base + "rd.iscsi_target.read_only=0").read_only);
-  CHECK_FALSE(parse(base + "rd.iscsi_target.read_only=no").read_only);
-  CHECK_FALSE(parse(base + "rd.iscsi_target.read_only=1 rd.iscsi_target.read_only=0").read_only);
-  CHECK(error_of(base + "rd.iscsi_target.read_only=maybe") == "rd.iscsi_target.read_only=maybe: expected 1 (read-only export) or 0");
-  CHECK(error_of(base + "rd.iscsi_target.read_only=") == "rd.iscsi_target.read_only=: expected 1 (read-only export) or 0");
+  CHECK(parse(base + chap + "rd.iscsi_target.read_only=1").read_only);
+  CHECK(parse(base + chap + "rd.iscsi_target.read_only").read_only);
+  CHECK(parse(base + chap + "rd.iscsi_target.read_only=yes").read_only);
+  CHECK(parse(base + chap + "rd.iscsi_target.read_only=true").read_only);
+  CHECK_FALSE(parse(base + chap + "rd.iscsi_target.read_only=0").read_only);
+  CHECK_FALSE(parse(base + chap + "rd.iscsi_target.read_only=no").read_only);
+  CHECK_FALSE(parse(base + chap + "rd.iscsi_target.read_only=1 rd.iscsi_target.read_only=0").read_only);
+  CHECK(error_of(base + chap + "rd.iscsi_target.read_only=maybe") == "rd.iscsi_target.read_only=maybe: expected 1 (read-only export) or 0");
+  CHECK(error_of(base + chap + "rd.iscsi_target.read_only=") == "rd.iscsi_target.read_only=: expected 1 (read-only export) or 0");
 }
 
 TEST_CASE("CHAP is required; rd.iscsi_target.auth=none is the only way around it") {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <sstream>
 
+#include "acl_sessions.h"
 #include "lio_paths.h"
 #include "lio_read.h"
 #include "sysfs.h"
@@ -53,12 +54,8 @@ bool lun_read_only(const Tpg& tpg, const Lun& lun, const StorageObject* so) {
 }  // namespace
 
 std::string initiator_address_from_info(const std::string& info) {
-  static const std::string label = "Address ";
-  const auto at = info.find(label);
-  if (at == std::string::npos) return "";
-  const auto start = at + label.size();
-  const auto end = info.find_first_of(" \t\n", start);
-  return info.substr(start, end == std::string::npos ? std::string::npos : end - start);
+  const auto addresses = parse_acl_info_addresses(info);
+  return addresses.empty() ? "" : addresses.front();
 }
 
 std::vector<TargetStatus> read_status(const ConfigFs& fs, const SystemRoots& roots) {
