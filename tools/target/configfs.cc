@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -92,6 +93,21 @@ void ConfigFs::mkdir(const std::string& rel) {
   if (options_.emulate) std::ofstream(p / group_marker);
 }
 
+void ConfigFs::mkdir_in_child(const std::string& rel) {
+  record("mkdir " + rel);
+  const auto p = path(rel);
+  if (options_.emulate) fs::create_directories(p.parent_path());
+  const pid_t child = ::fork();
+  if (child < 0) throw system_error("cannot fork to create configfs directory", p.string(), errno);
+  if (child == 0) _exit(::mkdir(p.c_str(), 0755) == 0 ? 0 : errno);  // errno values fit in an exit status
+  int status = 0;
+  while (::waitpid(child, &status, 0) < 0)
+    if (errno != EINTR) throw system_error("cannot wait for the process creating configfs directory", p.string(), errno);
+  const int err = WIFEXITED(status) ? WEXITSTATUS(status) : EINTR;
+  if (err != 0) throw system_error("cannot create configfs directory", p.string(), err);
+  if (options_.emulate) std::ofstream(p / group_marker);
+}
+
 void ConfigFs::write(const std::string& rel, const std::string& value) {
   record("write " + rel + "=" + value);
   const auto p = path(rel);
@@ -131,6 +147,11 @@ ConfigFsTransaction::~ConfigFsTransaction() { rollback(); }
 
 void ConfigFsTransaction::mkdir(const std::string& rel) {
   fs_.mkdir(rel);
+  undo_.push_back({Undo::remove_dir, rel, {}});
+}
+
+void ConfigFsTransaction::mkdir_in_child(const std::string& rel) {
+  fs_.mkdir_in_child(rel);
   undo_.push_back({Undo::remove_dir, rel, {}});
 }
 

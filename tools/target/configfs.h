@@ -32,6 +32,11 @@ class ConfigFs {
   std::optional<std::string> read_link(const std::string& rel) const;
 
   void mkdir(const std::string& rel);
+  // mkdir(2) done by a forked child, so a SIGKILL sent to this process cannot interrupt it in the kernel. For
+  // a portal (np/IP:PORT): LIO listens on the socket, then starts the portal's thread, and if that fails
+  // because the caller got SIGKILL it frees the portal but never closes the socket (iscsit_add_np, every
+  // kernel up to at least 6.x), which then holds the port, accepting connections nobody answers, until reboot.
+  void mkdir_in_child(const std::string& rel);
   // Writes value as exact bytes (CHAP values must not end in a newline).
   void write(const std::string& rel, const std::string& value);
   void symlink(const std::string& target_rel, const std::string& link_rel);
@@ -61,6 +66,7 @@ class ConfigFsTransaction {
   ConfigFsTransaction& operator=(const ConfigFsTransaction&) = delete;
 
   void mkdir(const std::string& rel);
+  void mkdir_in_child(const std::string& rel);  // see ConfigFs::mkdir_in_child
   void mkdir_if_missing(const std::string& rel);
   void symlink(const std::string& target_rel, const std::string& link_rel);
   void write(const std::string& rel, const std::string& value) { fs_.write(rel, value); }

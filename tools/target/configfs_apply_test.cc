@@ -212,6 +212,19 @@ TEST_CASE("lio_is_empty sees targets and HBAs, even an HBA without backstore") {
   CHECK_FALSE(lio_is_empty(configfs));
 }
 
+TEST_CASE("mkdir_in_child creates the directory, reports errors with the path, and is undone") {
+  ScratchDir dir("fake-configfs");
+  ConfigFs configfs(dir.path, {.emulate = true});
+  {
+    ConfigFsTransaction tx(configfs, [](const std::string& w) { FAIL(w); });
+    tx.mkdir_in_child("target/iscsi/iqn.2024-01.org.example:t/tpgt_1/np/0.0.0.0:3260");
+    CHECK(configfs.exists("target/iscsi/iqn.2024-01.org.example:t/tpgt_1/np/0.0.0.0:3260"));
+    CHECK_THROWS_WITH(tx.mkdir_in_child("target/iscsi/iqn.2024-01.org.example:t/tpgt_1/np/0.0.0.0:3260"),
+                      Catch::Contains("np/0.0.0.0:3260: File exists"));
+  }  // not committed: rolled back
+  CHECK_FALSE(configfs.exists("target/iscsi/iqn.2024-01.org.example:t/tpgt_1/np/0.0.0.0:3260"));
+}
+
 TEST_CASE("teardown removes innermost first and is idempotent") {
   ScratchDir dir("fake-configfs");
   fs::create_directories(dir.path / "target/core");

@@ -108,7 +108,9 @@ std::optional<std::string> apply_tpg(ConfigFsTransaction& tx, ConfigFs& fs, cons
     tx.symlink(storage_object_by_saveconfig_path(lun.storage_object, so_dirs).dir, ldir.link(alias));
     lun_links[lun.index] = alias;
   }
-  for (const auto& portal : tpg.portals) tx.mkdir(dir.np(portal.configfs_name()));
+  // A killed parent leaves the portal made (its TPG not enabled: the next start clears it), never a socket
+  // that LIO forgot (ConfigFs::mkdir_in_child).
+  for (const auto& portal : tpg.portals) tx.mkdir_in_child(dir.np(portal.configfs_name()));
   for (const auto& acl : tpg.node_acls) apply_acl(tx, fs, dir, acl, lun_links);
   if (!tpg.enable) return std::nullopt;
   return dir.enable();
