@@ -75,6 +75,9 @@
 #   vm_kill                        kill the VM now (by PID)
 #   vm_mac NAME N                  the MAC address vm_start gives NIC N of VM NAME
 #   vm_dump_console [LINES]        print the last LINES (default 60) console lines, \r removed
+#   vm_qmp COMMAND [JSON_ARGS]     run one QMP command on the VM's monitor (-qmp unix:…/qmp.sock), print its
+#                                  "return" as JSON; returns 1 on an error answer or no answer within 10 s.
+#                                  e.g. vm_qmp set_link '{"name": "n0", "up": false}' (NIC n0 = first --net)
 #
 # ── dracut module lists (dracut 059, Debian 12; found by experiment) ────────────────────────────────────
 #   systemd:   systemd systemd-initrd dracut-systemd bash base rootfs-block udev-rules network-legacy network
@@ -502,6 +505,30 @@ vm_stop() {
     fi
     VM=$n vm_kill
     return 0
+}
+
+vm_qmp() {
+    local n; n=$(vm__name)
+    python3 - "${VM_DIR[$n]}/qmp.sock" "$1" "${2:-"{}"}" <<'PY'
+import json, socket, sys
+sock = socket.socket(socket.AF_UNIX)
+sock.settimeout(10)
+sock.connect(sys.argv[1])
+f = sock.makefile("rw")
+def call(cmd, args):
+    f.write(json.dumps({"execute": cmd, "arguments": args}) + "\n")
+    f.flush()
+    while True:  # skip asynchronous events
+        r = json.loads(f.readline())
+        if "return" in r or "error" in r:
+            return r
+json.loads(f.readline())  # the greeting
+call("qmp_capabilities", {})
+r = call(sys.argv[2], json.loads(sys.argv[3]))
+if "error" in r:
+    sys.exit(f"qmp {sys.argv[2]}: {r['error'].get('desc', r['error'])}")
+print(json.dumps(r["return"]))
+PY
 }
 
 vm_dump_console() {

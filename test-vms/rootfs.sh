@@ -7,6 +7,12 @@
 #   ROOTFS: wrote token
 # remounts / read-only and powers the machine off. It is the target VM's exported disk in the chain test.
 #
+# With `test.mode=writer` on the kernel command line (the faults test) it instead remounts / read-write,
+# prints each SCSI disk's identity (wwid, VPD unit serial, cache type), then appends one 4096-byte record
+# every 0.5 s to /records, fsyncs it and prints "ROOTFS: synced N", for ever. A record is one line
+#   REC <n> <test.token> <unix time> <md5 of the words before it> xxxx…
+# numbered on from the last record on the disk, so a rebooted writer continues the sequence.
+#
 # Environment: ROOTFS_SIZE (default 64M), ROOTFS_LABEL (default itgt-root), ROOTFS_UUID (default: fixed, so
 # two builds give the same filesystem identity), BUSYBOX (default /bin/busybox; must be statically linked).
 # No root needed: mkfs.ext4 -d copies the staging tree into the image.
@@ -56,10 +62,11 @@ grep -q '^[^ ]* /sys ' /proc/mounts || mount -t sysfs sysfs /sys
 grep -q '^[^ ]* /dev ' /proc/mounts || mount -t devtmpfs devtmpfs /dev
 exec </dev/console >/dev/console 2>&1
 
-token=
+token= mode=
 for arg in $(cat /proc/cmdline); do
     case $arg in
         test.token=*) token=${arg#test.token=} ;;
+        test.mode=*) mode=${arg#test.mode=} ;;
     esac
 done
 
@@ -74,8 +81,43 @@ for s in /sys/class/iscsi_session/session*; do
 done
 echo "ROOTFS: root mount: $(grep ' / ' /proc/mounts | grep -v '^rootfs ')"
 
+# The faults test's writer: records until the VM is killed (see the header of rootfs.sh).
+writer() {
+    mount -o remount,rw / || { echo "ROOTFS: ERROR: cannot remount / read-write"; return; }
+    for d in /sys/block/sd*; do
+        [ -e "$d/device/wwid" ] || continue
+        echo "ROOTFS: lun ${d##*/} wwid $(cat "$d/device/wwid") serial $(tail -c +5 "$d/device/vpd_pg80" | tr -d '\000')" \
+            "cache $(cat "$d"/device/scsi_disk/*/cache_type)"
+    done
+    echo "ROOTFS: iscsid pid $(pidof iscsid)"
+    n=0
+    if [ -s /records ]; then
+        last=$(tail -n 1 /records | cut -d' ' -f2)
+        case $last in
+            '' | *[!0-9]*) echo "ROOTFS: ERROR: the last record of /records is unreadable"; return ;;
+        esac
+        n=$last
+    fi
+    echo "ROOTFS: writer starts after record $n"
+    pad=$(printf '%4096s' '' | tr ' ' x)
+    while :; do
+        n=$((n + 1))
+        body="REC $n $token $(date +%s)"
+        line="$body $(echo "$body" | md5sum | cut -c1-32) $pad"
+        if printf '%.4095s\n' "$line" | dd of=/records bs=4096 oflag=append conv=notrunc,fsync 2>/dev/null; then
+            echo "ROOTFS: synced $n"
+        else
+            echo "ROOTFS: ERROR: record $n: write or fsync failed"
+            grep -q '^[^ ]* / [^ ]* ro[ ,]' /proc/mounts && echo "ROOTFS: ERROR: / is read-only"
+        fi
+        sleep 0.5
+    done
+}
+
 if [ -z "$token" ]; then
     echo "ROOTFS: ERROR: no test.token= on the kernel command line"
+elif [ "$mode" = writer ]; then
+    writer
 elif ! mount -o remount,rw /; then
     echo "ROOTFS: ERROR: cannot remount / read-write"
 elif ! echo "$token" >/initiator-was-here; then
