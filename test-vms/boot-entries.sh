@@ -132,4 +132,48 @@ check_eq "kernel-install add still succeeds with a bad setting" 0 "$status"
 check_match "one line naming the setting and value" 'iscsi-target.conf:3: port=0: expected a number' "$out"
 check "nothing made for the bad setting" test ! -e "$record"
 
+# ── faults of the machine during a kernel installation: one line, kernel-install succeeds, nothing half-made ──
+sed -i '/^port = 0$/d' "$root/etc/iscsi-target/iscsi-target.conf"
+state=$root/var/lib/dracut/iscsi-target
+fault_add() { # LABEL REGEX [ENV=VALUE ...]
+    local label=$1 regex=$2 out status errors; shift 2
+    out=$(env "$@" KERNEL_INSTALL_PLUGINS="$plugins_ours" kernel-install add "$KVER" "$root/boot/vmlinuz-$KVER" 2>&1) && status=0 || status=$?
+    printf '== %s (exit %s)\n%s\n' "$label" "$status" "$out" >>"$RUN_DIR/faults.log"
+    check_eq "$label: kernel-install add still succeeds" 0 "$status"
+    check_match "$label: a line naming the cause" "$regex" "$out"
+    errors=$(grep -c 'iscsi-target-boot: error:' <<<"$out" || true)
+    check_eq "$label: exactly one error line" 1 "$errors"
+    check "$label: no GRUB record left" test ! -e "$record"
+    check "$label: no secrets initrd left" test ! -e "$root/boot/iscsi-target-$KVER.img"
+    check "$label: no ISO left" test ! -e "$state/iscsi-boot-$KVER.iso"
+}
+# A full /var: the state directory (records, ISOs) on a 256 KiB tmpfs.
+rm -rf "$state"
+mkdir -p "$state"
+mount -t tmpfs -o size=256k,mode=0700 itgt-full-var "$state" || die "cannot mount a tmpfs (root needed)"
+at_exit "umount '$state' 2>/dev/null"
+fault_add "a full /var" 'No space left on device'
+umount "$state"
+# A read-only /boot: a read-only bind mount of the throwaway /boot.
+mount --bind "$root/boot" "$root/boot"
+at_exit "umount '$root/boot' 2>/dev/null"
+mount -o remount,ro,bind "$root/boot"
+fault_add "a read-only /boot" 'Read-only file system'
+umount "$root/boot"
+# The ISO tools missing: a PATH with every command but xorriso.
+nox=$RUN_DIR/path-without-xorriso
+mkdir -p "$nox"
+for dir in /usr/local/sbin /usr/local/bin /usr/sbin /usr/bin /sbin /bin; do
+    for f in "$dir"/*; do
+        name=${f##*/}
+        [[ $name == xorriso || -e $nox/$name ]] || ln -s "$f" "$nox/$name"
+    done
+done
+fault_add "no xorriso" 'xorriso' PATH="$nox"
+# Back to normal: the same add now succeeds.
+ki "$plugins_ours" add "$KVER" "$root/boot/vmlinuz-$KVER" >"$RUN_DIR/add-after-faults.log" 2>&1 || true
+check "after the faults, add makes the record again" test -f "$record"
+check "after the faults, add writes the ISO" test -s "$state/iscsi-boot-$KVER.iso"
+ki "$plugins_ours" remove "$KVER"
+
 finish
