@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <sstream>
 
-#include "lio_paths.h"
+#include "lio_read.h"
 
 namespace iscsi_target {
 
@@ -21,17 +21,11 @@ std::vector<std::string> parse_acl_info_addresses(const std::string& info) {
 
 std::vector<AclSession> read_acl_sessions(const ConfigFs& fs) {
   std::vector<AclSession> out;
-  for (const auto& target : fs.list(lio_paths::iscsi())) {
-    if (!lio_paths::is_target_name(target)) continue;
-    for (const auto& tpg_name : fs.list(lio_paths::target(target))) {
-      const auto tag = lio_paths::parse_tpgt_name(tpg_name);
-      if (!tag) continue;
-      const lio_paths::TpgDir tpg = lio_paths::tpg(target, *tag);
-      for (const auto& initiator : fs.list(tpg.acls_dir())) {
-        const auto info = fs.read(tpg.acl(initiator).info());
-        if (!info) continue;
-        for (const auto& address : parse_acl_info_addresses(*info)) out.push_back({target, initiator, address});
-      }
+  for (const auto& tpg : list_tpgs(fs)) {
+    for (const auto& initiator : fs.list(tpg.dir.acls_dir())) {
+      const auto info = fs.read(tpg.dir.acl(initiator).info());
+      if (!info) continue;
+      for (const auto& address : parse_acl_info_addresses(*info)) out.push_back({tpg.iqn, initiator, address});
     }
   }
   return out;
@@ -39,15 +33,9 @@ std::vector<AclSession> read_acl_sessions(const ConfigFs& fs) {
 
 std::vector<std::string> read_portal_names(const ConfigFs& fs) {
   std::vector<std::string> out;
-  for (const auto& target : fs.list(lio_paths::iscsi())) {
-    if (!lio_paths::is_target_name(target)) continue;
-    for (const auto& tpg_name : fs.list(lio_paths::target(target))) {
-      const auto tag = lio_paths::parse_tpgt_name(tpg_name);
-      if (!tag) continue;
-      for (const auto& portal : fs.list(lio_paths::tpg(target, *tag).np_dir()))
-        if (std::find(out.begin(), out.end(), portal) == out.end()) out.push_back(portal);
-    }
-  }
+  for (const auto& tpg : list_tpgs(fs))
+    for (const auto& portal : fs.list(tpg.dir.np_dir()))
+      if (std::find(out.begin(), out.end(), portal) == out.end()) out.push_back(portal);
   return out;
 }
 

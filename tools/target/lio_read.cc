@@ -148,4 +148,14 @@ LioConfig read_lio_config(const ConfigFs& fs, bool with_secrets) {
   return config;
 }
 
+std::vector<ListedTpg> list_tpgs(const ConfigFs& fs) {
+  std::vector<ListedTpg> out;
+  for (const auto& iqn : fs.list(lio_paths::iscsi())) {
+    if (!lio_paths::is_target_name(iqn)) continue;
+    for (const auto& entry : fs.list(lio_paths::target(iqn)))
+      if (const auto tag = lio_paths::parse_tpgt_name(entry)) out.push_back({iqn, *tag, lio_paths::tpg(iqn, *tag)});
+  }
+  return out;
+}
+
 }  // namespace iscsi_target
