@@ -319,8 +319,9 @@ int cmd_console(const Options& o) {
     std::cout << "  NOT EXPORTING: " << error.substr(0, error.find('\n')) << "\n";
   const std::string addresses = local_addresses();
   std::cout << "  addresses: " << (addresses.empty() ? "none configured" : addresses) << "\n"
-            << "  Power off: " << (fs::exists("/run/systemd/system") ? "systemctl poweroff" : "iscsi-target poweroff")
-            << " (stops the target first).  Leaving this shell brings it back.\n\n"
+            << "  Power off: iscsi-target poweroff (stops the target first; asks while a computer uses the disk"
+            << (fs::exists("/run/systemd/system") ? "; systemctl poweroff does not ask" : "")
+            << ").  Leaving this shell brings it back.\n\n"
             << std::flush;
   pid_t child = fork();
   if (child < 0) throw system_error("cannot fork", "/bin/sh", errno);
