@@ -34,7 +34,11 @@ int cmd_guard(const Options& o) {
 
   const ConfigFs configfs(o.configfs_root);
   PeerLock lock;
-  lock.unlock();  // what a killed earlier run left
+  try {
+    lock.unlock();  // what a killed earlier run left
+  } catch (const Error& e) {
+    print_error("guard: cannot remove the rules an earlier run left: " + std::string(e.what()));
+  }
   std::optional<std::string> locked;
   print_info("guard: while a computer is logged in, the target answers that computer only");
   while (!stop_requested) {
@@ -56,8 +60,12 @@ int cmd_guard(const Options& o) {
           print_error("cannot keep other computers off while " + *next + " uses the disk: " + e.what());
         }
       } else {
-        lock.unlock();
-        print_info(*locked + " logged out or its connection timed out: another computer may log in now");
+        try {
+          lock.unlock();
+          print_info(*locked + " logged out or its connection timed out: another computer may log in now");
+        } catch (const Error& e) {
+          print_error("guard: " + *locked + " logged out, but its lock could not be removed: " + e.what());
+        }
       }
       locked = next;
     }

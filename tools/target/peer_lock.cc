@@ -182,7 +182,7 @@ PeerLock::~PeerLock() {
   if (socket_ >= 0) ::close(socket_);
 }
 
-void PeerLock::request(const std::vector<uint8_t>& message, bool ignore_missing) {
+bool PeerLock::request(const std::vector<uint8_t>& message, bool ignore_missing) {
   sockaddr_nl kernel{};
   kernel.nl_family = AF_NETLINK;
   if (::sendto(socket_, message.data(), message.size(), 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel) < 0)
@@ -201,8 +201,10 @@ void PeerLock::request(const std::vector<uint8_t>& message, bool ignore_missing)
       if (h->nlmsg_seq != sequence || h->nlmsg_type != NLMSG_ERROR) continue;
       const auto* e = static_cast<const nlmsgerr*>(NLMSG_DATA(h));
       const int error = -e->error;
-      if (error == 0 || (ignore_missing && (error == ENOENT || error == ESRCH || error == EADDRNOTAVAIL))) return;
-      if (error == EEXIST) return;
+      if (error == 0 || error == EEXIST) return true;
+      // Nothing to delete, or an address family this kernel does not have (nothing to answer on it either).
+      if (ignore_missing && (error == ENOENT || error == ESRCH || error == EADDRNOTAVAIL || error == EAFNOSUPPORT))
+        return false;
       throw Error(std::string(std::strerror(error)) + " (errno " + std::to_string(error) + ")");
     }
   }
@@ -221,9 +223,10 @@ std::string PeerLock::lock(const std::string& peer, const std::vector<uint16_t>&
   }
   const int other_family = peer_family == AF_INET ? AF_INET6 : AF_INET;
   try {
-    for (uint16_t port : ports) request(netlink_messages::block_rule(true, other_family, port, ++sequence_), false);
-  } catch (const Error&) {
-    // A kernel without that address family answers nobody on it anyway.
+    for (uint16_t port : ports) request(netlink_messages::block_rule(true, other_family, port, ++sequence_), true);
+  } catch (const Error& e) {
+    unlock();
+    throw Error("routing rules for the other address family: " + std::string(e.what()));
   }
   std::string description = peer;
   if (peer_family == AF_INET) {
@@ -245,22 +248,12 @@ std::string PeerLock::lock(const std::string& peer, const std::vector<uint16_t>&
 }
 
 void PeerLock::unlock() {
+  // Delete until none is left (a killed earlier run may have left some); a refusal other than "none left"
+  // (e.g. EPERM) is an error: the caller must not announce the disk free while the rules stand.
   for (int family : {AF_INET, AF_INET6}) {
-    // Delete until none is left: a killed earlier run may have left some. ENOENT (none left, or no such
-    // family) ends each loop.
-    for (int i = 0; i < 16; ++i) {
-      try {
-        request(netlink_messages::block_rule(false, family, 0, ++sequence_), false);
-      } catch (const Error&) {
-        break;
-      }
+    for (int i = 0; i < 16 && request(netlink_messages::block_rule(false, family, 0, ++sequence_), true); ++i) {
     }
-    for (int i = 0; i < 16; ++i) {
-      try {
-        request(netlink_messages::allow_rule(false, family, "", ++sequence_), false);
-      } catch (const Error&) {
-        break;
-      }
+    for (int i = 0; i < 16 && request(netlink_messages::allow_rule(false, family, "", ++sequence_), true); ++i) {
     }
   }
   if (pinned_) {

@@ -59,11 +59,14 @@ class PeerLock {
 
   // Returns a description of what was pinned, e.g. "10.77.0.2 (52:54:00:12:34:56 on eth1)".
   std::string lock(const std::string& peer, const std::vector<uint16_t>& portal_ports, const std::string& proc_net_arp);
-  // Removes every rule of ours (also those a killed earlier run left) and the pinned neighbour.
+  // Removes every rule of ours (also those a killed earlier run left) and the pinned neighbour. Throws Error
+  // when the kernel refuses a deletion.
   void unlock();
 
  private:
-  void request(const std::vector<uint8_t>& message, bool ignore_missing);
+  // Sends MESSAGE and waits for its acknowledgement. Returns false when IGNORE_MISSING and the kernel had
+  // nothing to act on (ENOENT and kin); throws Error for any other refusal.
+  bool request(const std::vector<uint8_t>& message, bool ignore_missing);
   int socket_ = -1;
   uint32_t sequence_ = 0;
   std::optional<std::pair<int, std::string>> pinned_;  // ifindex, address
