@@ -90,7 +90,7 @@ BlockDevice resolve_block_device(const std::string& key, const std::string& spec
     if (is_tag) path = evaluate_tag(spec);
     else if (fs::exists(spec)) path = spec;
     if (path || std::chrono::steady_clock::now() >= deadline) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   const std::string waited = " (waited " + std::to_string(wait.count() / 1000) + " s)";
   if (!path) throw setting_error(key, spec, is_tag ? "no such device" + waited : std::string("no such device: ") + std::strerror(ENOENT) + waited);
