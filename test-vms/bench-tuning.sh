@@ -22,6 +22,7 @@
 # VM_KEEP=1 keeps the captures ($RUN_DIR/SETTING-WORKLOAD.pcapng).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/bench-common.sh"
 BUILD=$(cd "${1:?usage: $0 BUILD_DIR [MiB per timed pass] [ROUNDS] [MiB per captured pass]}" && pwd)
 MIB=${2:-128}
 ROUNDS=${3:-5}
@@ -38,16 +39,7 @@ if ! command -v tshark >/dev/null; then
         >"$RUN_DIR/apt.log" 2>&1 || { tail -n 20 "$RUN_DIR/apt.log"; die "could not install tshark"; }
 fi
 
-initrd=$RUN_DIR/initrd.img
-build_initramfs "$initrd" systemd --target-bindir "$BUILD/tools"
-disk=$RUN_DIR/disk.raw
-truncate -s $((MIB + 64))M "$disk"
-port=$(free_port)
-iqn=iqn.2024-01.org.example:bench
-ini=iqn.2024-01.org.example:host
-# Without CHAP by the explicit opt-in: the benchmark measures the data path, and qemu's initiator logs in by IQN.
-keys="rd.iscsi_target.dev=/dev/disk/by-id/virtio-bench rd.iscsi_target.iqn=$iqn rd.iscsi.initiator=$ini rd.iscsi_target.auth=none"
-image="driver=iscsi,transport=tcp,portal=127.0.0.1:$port,target=$iqn,lun=0,initiator-name=$ini"
+bench_target_boot "$BUILD" $((MIB + 64))
 
 # ── capture: tshark on lo, only our port; stopped by its PID ───────────────────────────────────────────
 cap_pid=""
@@ -61,7 +53,7 @@ capture_stop() {
 at_exit capture_stop
 capture_start() {  # capture_start FILE.pcapng
     local i
-    tshark -i lo -f "tcp port $port" -B 64 -a duration:300 -q -w "$1" 2>"$1.log" &
+    tshark -i lo -f "tcp port $BENCH_PORT" -B 64 -a duration:300 -q -w "$1" 2>"$1.log" &
     cap_pid=$!
     # tshark prints "Capturing on" before dumpcap has opened lo; "Capture started." comes once it has.
     for ((i = 0; i < 300; i++)); do
@@ -74,19 +66,10 @@ capture_start() {  # capture_start FILE.pcapng
 }
 
 # ── one qemu-img bench pass ────────────────────────────────────────────────────────────────────────────
-bench() {  # bench write|read KIB MIB → prints MB/s
-    local mode=$1 kib=$2 mib=$3 out secs
-    local -a w=()
-    [[ $mode == write ]] && w=(-w)
-    out=$(timeout 300 qemu-img bench -t none -d 8 -s "${kib}K" -c $((mib * 1024 / kib)) "${w[@]}" --image-opts "$image" 2>&1) ||
-        { echo "$out" >&2; die "qemu-img bench $mode ${kib}K failed"; }
-    secs=$(sed -n 's/^Run completed in \([0-9.]*\) seconds\.$/\1/p' <<<"$out")
-    [[ -n $secs ]] || { echo "$out" >&2; die "qemu-img bench: no 'Run completed' line"; }
-    awk -v m="$mib" -v s="$secs" 'BEGIN { printf "%.1f", m * 1.048576 / (s > 0 ? s : 0.001) }'
-}
+bench() { bench_pass "$1" "$2" $(($3 * 1024 / $2)) 8; }  # bench write|read KIB MIB → prints MB/s
 
 # ── PDU counts from a capture ──────────────────────────────────────────────────────────────────────────
-TSHARK_ISCSI=(-n -o "iscsi.target_ports:$port" -o iscsi.bogus_pdu_max_data_len:16777216 -d "tcp.port==$port,iscsi")
+TSHARK_ISCSI=(-n -o "iscsi.target_ports:$BENCH_PORT" -o iscsi.bogus_pdu_max_data_len:16777216 -d "tcp.port==$BENCH_PORT,iscsi")
 # analyze FILE.pcapng REQUEST_BYTES → "key value" lines: the keys of the target's Login Response (login.KEY)
 # and of the initiator's Login Request (offer.KEY); then for the I/Os of REQUEST_BYTES and their PDUs: ios,
 # writes, imm (commands with immediate data), imm_bytes, dataout, dataout_bytes, r2t, datain, resp, pdus,
@@ -133,17 +116,6 @@ analyze() {
 }
 
 # ── the run ────────────────────────────────────────────────────────────────────────────────────────────
-vm_start target "$KERNEL" "$initrd" "console=ttyS0 net.ifnames=0 ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off rd.neednet=1 rd.systemd.unit=iscsi-target.target $keys" \
-    --disk "$disk,serial=bench,cache=unsafe" --net "user,restrict=on,hostfwd=tcp:127.0.0.1:$port-:3260" --mem 1024
-vm_wait_for 'iscsi-target: ready:' 240 || die "target not ready"
-vm_wait_shell 60 || die "no console shell"
-
-restart_target() {
-    vm_run "iscsi-target stop" >/dev/null
-    local started
-    started=$(vm_run "iscsi-target start --cmdline '$keys rd.iscsi_target.tuning=$1'" || true)
-    [[ $started == *ready:* ]] || die "restart with $1 failed: $started"
-}
 wl_name() { echo "$1-$2k"; }
 declare -A samples st v  # samples[setting-workload]: MB/s; st[setting,workload,key]: counts; v: formatted
 capture_workload() {  # capture_workload SETTING DIR KIB: capture a pass, count its PDUs (3 tries)
@@ -175,7 +147,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
     order=("${SETTINGS[@]}")
     ((round % 2)) || order=("${SETTINGS[1]}" "${SETTINGS[0]}")
     for setting in "${order[@]}"; do
-        restart_target "$setting"
+        bench_restart_target "$setting"
         if ((round == 1)); then
             bench write 1024 "$MIB" >/dev/null  # warm-up (first touch of the image file on the host)
             for wl in "${WORKLOADS[@]}"; do
@@ -204,8 +176,6 @@ for s in "$a" "$b"; do
         [[ ${st[$s,$first,login.$k]:-} == None ]] || die "$s: $k=${st[$s,$first,login.$k]:-?}, header byte counts assume None"
     done
 done
-median() { tr ' ' '\n' <<<"$1" | grep . | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 == 0) print (b + 0 == 0 ? "=" : "-"); else printf "%.2fx", b / a }'; }
 num() { awk -v x="$1" 'BEGIN { printf (x == int(x) ? "%d" : (x < 10 ? "%.2f" : "%.1f")), x }'; }
 row() { printf '  %-44s %13s %13s %8s\n' "$1" "$2" "$3" "${4-$(ratio "$2" "$3")}"; }
 echo
