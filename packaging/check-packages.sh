@@ -24,6 +24,7 @@ expected=(
     /usr/sbin/iscsi-target /usr/sbin/iscsi-target-boot
     /usr/lib/dracut/modules.d/95iscsi-target/module-setup.sh /usr/lib/dracut/modules.d/95iscsi-target/parse-iscsi-target.sh
     /usr/lib/dracut/modules.d/95iscsi-target/iscsi-target-hold.sh /usr/lib/dracut/modules.d/95iscsi-target/iscsi-target-generator.sh
+    /usr/lib/dracut/modules.d/95iscsi-target/iscsi-target-prepare.sh
     /usr/lib/dracut/modules.d/95iscsi-target/iscsi-target.target /usr/lib/dracut/modules.d/95iscsi-target/iscsi-target.service
     /usr/lib/dracut/modules.d/95iscsi-target/iscsi-target-shell.service
     /usr/lib/dracut/dracut.conf.d/90-iscsi-target.conf /usr/lib/kernel/install.d/95-iscsi-target.install

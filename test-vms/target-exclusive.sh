@@ -31,16 +31,21 @@ build_initramfs "$RUN_DIR/initrd.img" nosystemd --target-bindir "$BUILD/tools"
 PORT_A=$(free_port)
 PORT_B=$(free_port)
 while [[ $PORT_B == "$PORT_A" ]]; do PORT_B=$(free_port); done
-CMDLINE="console=ttyS0 net.ifnames=0 ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off"
-CMDLINE+=" ip=10.0.3.15:::255.255.255.0::eth1:off rd.neednet=1 rd.lvm=0 rd.luks=0 rd.md=0 rd.dm=0"
+# Port B's address is set by the target itself (rd.iscsi_target.address, as the boot entry does), port A's by
+# dracut's ip=; eth2 is a third link, unconfigured, for the duplicate address check at the end.
+CMDLINE="console=ttyS0 net.ifnames=0 ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off rd.neednet=1"
+CMDLINE+=" rd.iscsi_target.address=10.0.3.15/24 rd.iscsi_target.interface=eth1 rd.lvm=0 rd.luks=0 rd.md=0 rd.dm=0"
 CMDLINE+=" rd.iscsi_target.dev=/dev/disk/by-id/virtio-itgt-excl rd.iscsi_target.iqn=$TGT rd.iscsi.initiator=$I1"
 CMDLINE+=" rd.iscsi.username=$CHAP_USER rd.iscsi.password=$CHAP_PASS"
 timer_start boot-to-ready
 vm_start target "$KERNEL" "$RUN_DIR/initrd.img" "$CMDLINE" \
     --disk "$RUN_DIR/disk.img,serial=itgt-excl" \
     --net "user,restrict=on,hostfwd=tcp:127.0.0.1:$PORT_A-:3260" \
-    --net "user,restrict=on,net=10.0.3.0/24,hostfwd=tcp:127.0.0.1:$PORT_B-:3260"
+    --net "user,restrict=on,net=10.0.3.0/24,hostfwd=tcp:127.0.0.1:$PORT_B-:3260" \
+    --net "user,restrict=on,net=10.0.4.0/24"
 wait_target_ready 300
+check_match "port B's address was set by the target itself" 'iscsi-target: cable address 10.0.3.15/24 on eth1, no other host has it' \
+    "$(vm_console_since 0)"
 timer_end boot-to-ready
 
 url() { echo "iscsi://$CHAP_USER%$CHAP_PASS@127.0.0.1:$1/$TGT/0"; }
@@ -128,6 +133,16 @@ if vm_wait_shell 60; then
     rules=$(vm_run 'ip rule show') || true
     info "ip rule show: ${rules//$'\n'/ | }"
     if grep -qE '^100[01]:' <<<"$rules"; then fail "guard rules left while nobody is logged in: $rules"; else pass "no guard rule left while nobody is logged in"; fi
+    # The wrong network: on eth2 slirp's gateway already has 10.0.4.2, so the ARP probe finds it. One line, no
+    # address set, nothing exported.
+    out=$(vm_run -t 120 'iscsi-target stop >/dev/null 2>&1; iscsi-target start --cmdline "$(cat /proc/cmdline) rd.iscsi_target.address=10.0.4.2/24 rd.iscsi_target.interface=eth2"; echo "rc=$?"
+        echo "eth2: $(ip -4 -o addr show dev eth2 | grep -c inet) IPv4 address(es)"; ls /sys/kernel/config/target/iscsi | grep -c "^iqn" | sed "s/^/targets: /"') || true
+    info "start on an address in use: ${out//$'\n'/ | }"
+    check_match "an address in use on the cable: one error line naming key, value and the other host's MAC" \
+        'iscsi-target: error: rd\.iscsi_target\.address=10\.0\.4\.2/24 on eth2: the address is in use by 52:55:[0-9a-f:]+ on this link \(wrong network\?\); not set' "$out"
+    check_match "an address in use: start fails" 'rc=1' "$out"
+    check_match "an address in use: not set on eth2" 'eth2: 0 IPv4 address' "$out"
+    check_match "an address in use: nothing exported" 'targets: 0' "$out"
     vm_stop 'iscsi-target poweroff' 60 || fail "iscsi-target poweroff did not power off"
 else
     fail "no operator shell"

@@ -27,6 +27,7 @@ install() {
     inst_binary "$(iscsi_target_tool)" /usr/sbin/iscsi-target
     # After rootfs-block parse-root-opts (10), which resets root=; before crypt/lvm parse their keys (30).
     inst_hook cmdline 11 "$moddir/parse-iscsi-target.sh"
+    inst_hook pre-trigger 90 "$moddir/iscsi-target-prepare.sh"
     inst_hook pre-mount 00 "$moddir/iscsi-target-hold.sh"
     if dracut_module_included "systemd"; then
         inst_simple "$moddir/iscsi-target.target" "$systemdsystemunitdir/iscsi-target.target"

@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
@@ -15,6 +16,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <future>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -28,6 +30,7 @@
 #include "error.h"
 #include "file_io.h"
 #include "iqn.h"
+#include "cable_link.h"
 #include "crng_warmup.h"
 #include "kmod.h"
 #include "portal_address.h"
@@ -216,21 +219,34 @@ int cmd_start(const Options& o) {
     if (settings.without_authentication)
       warn(std::string(keys::auth) + "=none: serving without CHAP; anyone on the network who knows the initiator IQN (" +
            settings.initiator_iqns.front() + ", no secret: it is in the boot entry) can attach the disk(s)");
+    // The address comes from dracut's initqueue (ip=) or from us (rd.iscsi_target.address): carrier (10 s), link
+    // up (20 s) and the duplicate address check may each take their time, so at least 90 s whatever
+    // rd.iscsi_target.wait says for the disks.
+    const auto address_wait = std::chrono::seconds(std::max(settings.device_wait_seconds, 90));
+    // The cable's address comes up beside the module loading: waiting for the NIC and the duplicate address
+    // check are waits, loading modules is work.
+    std::future<std::string> cable;
+    double cable_up = 0;
     if (o.real_system()) {
       start_crng_warmup();
+      if (settings.cable)
+        cable = std::async(std::launch::async, [&] {
+          std::string done = bring_up_cable(keys::address, *settings.cable, address_wait);
+          cable_up = seconds_since(started);
+          print_info("cable address " + done);
+          return done;
+        });
       prepare_kernel();
     }
     const double modules_loaded = seconds_since(started);
+    if (cable.valid()) cable.get();  // rethrows the cable's error
     ConfigFs configfs(o.configfs_root);
     clear_unfinished_start(configfs, {settings.iqn});
     // The service starts while udev and dracut's initqueue still bring up the disks and the network.
     std::vector<BlockDevice> devices;
     for (const auto& spec : settings.device_specs)
       devices.push_back(resolve_block_device(keys::dev, spec, std::chrono::seconds(settings.device_wait_seconds)));
-    // The address comes from dracut's initqueue: carrier (10 s), link up (20 s) and duplicate address check (2 s)
-    // may each take their time, so at least 90 s whatever rd.iscsi_target.wait says for the disks.
-    if (o.real_system())
-      wait_for_portal_address(keys::portal, settings.portal, std::chrono::seconds(std::max(settings.device_wait_seconds, 90)));
+    if (o.real_system()) wait_for_portal_address(keys::portal, settings.portal, address_wait);
     const double devices_ready = seconds_since(started);
     const LioConfig config = plan_lio_config(settings, devices);
     {
@@ -244,8 +260,9 @@ int cmd_start(const Options& o) {
     summary << "; start took " << std::fixed;
     summary.precision(2);
     const double total = seconds_since(started);
-    summary << total << " s (modules " << modules_loaded << " s, disks and address " << devices_ready - modules_loaded
-            << " s, configfs " << total - devices_ready << " s)";
+    summary << total << " s (since its start: modules loaded at " << modules_loaded << " s, ";
+    if (settings.cable) summary << "cable address at " << cable_up << " s, ";
+    summary << "disks and address at " << devices_ready << " s; configfs " << total - devices_ready << " s)";
     print_info(summary.str());
     return 0;
   } catch (const Error& e) {
@@ -321,6 +338,19 @@ int cmd_restore(const Options& o) {
 }
 
 int cmd_enabled(const Options& o) { return target_mode_requested(load_cmdline(o)) ? 0 : 1; }
+
+int cmd_prepare(const Options& o) {
+  // Without systemd the target starts in a pre-mount hook, after dracut's initqueue; a pre-trigger hook runs this
+  // in the background so the modules load and the CRNG gets going while udev and the network come up. Low
+  // priority: on one core it must not delay the network it waits for. Errors are start's to report.
+  if (!target_mode_requested(load_cmdline(o))) return 0;
+  if (::setpriority(PRIO_PROCESS, 0, 19) != 0) warn(std::string("prepare: setpriority: ") + std::strerror(errno));
+  if (o.real_system()) {
+    start_crng_warmup();
+    prepare_kernel();
+  }
+  return 0;
+}
 
 int cmd_console(const Options& o) {
   ConfigFs configfs(o.configfs_root);

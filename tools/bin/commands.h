@@ -25,6 +25,7 @@ int cmd_status(const Options& options);
 int cmd_save(const Options& options);
 int cmd_restore(const Options& options);
 int cmd_enabled(const Options& options);
+int cmd_prepare(const Options& options);
 int cmd_console(const Options& options);
 int cmd_poweroff(const Options& options);
 int cmd_guard(const Options& options);  // guard_command.cc

@@ -17,6 +17,7 @@ Commands:
   save [FILE] write the LIO configuration as targetcli saveconfig.json (default: stdout; mode 0600)
   restore FILE  apply a targetcli saveconfig.json (all or nothing)
   enabled     exit 0 when the command line asks for target mode
+  prepare     in target mode, load LIO's modules and start the CRNG early, at low priority (a boot hook)
   console     show the status and run an operator shell (target mode's console)
   poweroff    stop the target, sync and power off (initramfs without systemd); while an initiator is
               logged in, names it and asks first (no terminal: refuses unless --force)
@@ -62,7 +63,7 @@ int main(int argc, char** argv) {
   static const std::map<std::string, int (*)(const Options&)> commands = {
       {"start", cmd_start},     {"stop", cmd_stop},       {"status", cmd_status},   {"save", cmd_save},
       {"restore", cmd_restore}, {"enabled", cmd_enabled}, {"console", cmd_console}, {"poweroff", cmd_poweroff},
-      {"guard", cmd_guard}};
+      {"guard", cmd_guard},     {"prepare", cmd_prepare}};
   auto found = commands.find(command);
   if (found == commands.end()) {
     print_error("unknown command '" + command + "' (see iscsi-target --help)");

@@ -115,6 +115,7 @@ TargetSettings target_settings_of(const BootSettings& s) {
   t.chap = s.chap;
   t.portal = Portal{s.target_address, s.port, false};
   t.read_only = s.read_only;
+  t.cable = CableAddress{"iscsi0", s.target_address, static_cast<int>(s.prefix), false};
   return t;
 }
 
@@ -123,7 +124,10 @@ std::string target_options(const BootSettings& s) {
   // On the real command line, not only in the initramfs' cmdline.d: systemd's ConditionKernelCommandLine (dracut's
   // multipathd.service, for one) reads /proc/cmdline alone.
   append(out, "rd.systemd.unit=iscsi-target.target rd.lvm=0 rd.luks=0 rd.md=0 rd.dm=0 rd.multipath=0");
-  append(out, "ifname=iscsi0:" + s.nic.mac + " ip=" + s.target_address + ":::" + netmask_of(s.prefix) + "::iscsi0:off rd.neednet=1");
+  // The cable NIC gets a stable name from its MAC (dracut's ifname=); the address is set by iscsi-target itself
+  // (rd.iscsi_target.address, written below), not by dracut's ip=: serving starts seconds sooner
+  // (test-vms/bench-boot.sh) and a cable plugged in late still works.
+  append(out, "ifname=iscsi0:" + s.nic.mac);
   append(out, target_cmdline_text(target_settings_of(s)));
   append(out, s.target_extra);
   return out;

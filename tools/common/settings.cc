@@ -127,6 +127,10 @@ std::string target_cmdline_text(const TargetSettings& settings) {
   if (settings.tuning == Tuning::lio_defaults) append_word(out, keys::tuning, "lio-defaults");
   if (settings.without_authentication) append_word(out, keys::auth, "none");
   if (settings.read_only) append_word(out, keys::read_only, "1");
+  if (settings.cable) {
+    append_word(out, keys::address, settings.cable->text());
+    append_word(out, keys::interface, settings.cable->interface);
+  }
   return out;
 }
 
@@ -177,6 +181,10 @@ TargetSettings settings_from_cmdline(const Cmdline& cmdline, const std::string& 
     else if (*tuning != "tuned" && *tuning != "1") throw setting_error(keys::tuning, *tuning, "expected 'tuned' or 'lio-defaults'");
   }
   settings.read_only = read_only_from(cmdline);
+  if (auto address = cmdline.get(keys::address))
+    settings.cable = parse_cable_address(keys::address, *address, keys::interface, cmdline.get(keys::interface).value_or(""));
+  else if (auto interface = cmdline.get(keys::interface))
+    throw setting_error(keys::interface, *interface, std::string("given without ") + keys::address);
   return settings;
 }
 

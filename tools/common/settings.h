@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "cable_address.h"
 #include "cmdline.h"
 #include "portal.h"
 
@@ -25,6 +26,8 @@ inline constexpr const char* wait = "rd.iscsi_target.wait";
 inline constexpr const char* tuning = "rd.iscsi_target.tuning";
 inline constexpr const char* auth = "rd.iscsi_target.auth";  // "none": the explicit opt-out of CHAP
 inline constexpr const char* read_only = "rd.iscsi_target.read_only";
+inline constexpr const char* address = "rd.iscsi_target.address";      // ADDR/PREFIX the target sets itself
+inline constexpr const char* interface = "rd.iscsi_target.interface";  // on this interface
 }  // namespace keys
 
 struct ChapCredentials {
@@ -49,6 +52,7 @@ struct TargetSettings {
   // in the world-readable boot entry), so anyone on the cable who knows it can attach the disks.
   bool without_authentication = false;
   bool read_only = false;  // every LUN write-protected by LIO (backups, forensics)
+  std::optional<CableAddress> cable;  // the address start sets on the cable itself (else dracut's ip= does)
   bool operator==(const TargetSettings&) const = default;
 };
 
@@ -75,7 +79,7 @@ std::string hidden_secret(const std::string& value);
 // The non-secret keys as command-line words: rd.iscsi_target.iqn, rd.iscsi.initiator (further initiators as
 // rd.iscsi_target.initiator), rd.iscsi_target.portal, rd.iscsi_target.dev in LUN order, and
 // rd.iscsi_target.wait / rd.iscsi_target.tuning / rd.iscsi_target.auth / rd.iscsi_target.read_only=1 when not the
-// defaults. CHAP is left out: it is secret.
+// defaults, rd.iscsi_target.address + rd.iscsi_target.interface when set. CHAP is left out: it is secret.
 // A value that is not one command-line word (empty, spaces, quotes, control characters) throws Error naming
 // the key; values are not otherwise validated (settings_from_cmdline does that).
 std::string target_cmdline_text(const TargetSettings& settings);

@@ -148,8 +148,10 @@ TEST_CASE("writer: the target's keys read back as the same settings") {
   full.device_wait_seconds = 0;
   full.tuning = Tuning::lio_defaults;
   full.read_only = true;
+  full.cable = CableAddress{"iscsi0", "fe80::1", 64, true};
   CHECK(read_back(full) == full);
-  CHECK(target_cmdline_text(full).ends_with(" rd.iscsi_target.tuning=lio-defaults rd.iscsi_target.read_only=1"));
+  CHECK(target_cmdline_text(full).ends_with(" rd.iscsi_target.tuning=lio-defaults rd.iscsi_target.read_only=1"
+                                            " rd.iscsi_target.address=fe80::1/64 rd.iscsi_target.interface=iscsi0"));
 
   TargetSettings one_way = sample();
   one_way.chap = {"u", std::string(255, 's'), "", ""};
@@ -203,4 +205,27 @@ TEST_CASE("the parser uses the same CHAP check") {
   CHECK(error_of(base + "rd.iscsi.username=u rd.iscsi.password=a\\b") ==
         "rd.iscsi.password=<hidden 3 characters>: must not contain '\"' or '\\' (the command-line and iscsid.conf readers treat them differently)");
   CHECK(error_of(base + "rd.iscsi.username=u rd.iscsi.password=\"a b\"") == "rd.iscsi.password=<hidden 3 characters>: must not contain spaces or control characters");
+}
+
+TEST_CASE("rd.iscsi_target.address and .interface: the cable address the target sets itself") {
+  const auto s = parse(base + chap + "rd.iscsi_target.address=10.77.0.1/24 rd.iscsi_target.interface=iscsi0");
+  REQUIRE(s.cable);
+  CHECK(*s.cable == CableAddress{"iscsi0", "10.77.0.1", 24, false});
+  CHECK(s.cable->text() == "10.77.0.1/24");
+  CHECK_FALSE(parse(base + chap).cable);
+  CHECK(error_of(base + chap + "rd.iscsi_target.address=10.77.0.1/24") ==
+        "rd.iscsi_target.interface=: not set: rd.iscsi_target.address needs the interface it is for");
+  CHECK(error_of(base + chap + "rd.iscsi_target.interface=iscsi0") == "rd.iscsi_target.interface=iscsi0: given without rd.iscsi_target.address");
+  CHECK(error_of(base + chap + "rd.iscsi_target.address=10.77.0.1 rd.iscsi_target.interface=iscsi0") ==
+        "rd.iscsi_target.address=10.77.0.1: expected ADDRESS/PREFIX, e.g. 10.77.0.1/24");
+  CHECK(error_of(base + chap + "rd.iscsi_target.address=10.77.0.300/24 rd.iscsi_target.interface=iscsi0") ==
+        "rd.iscsi_target.address=10.77.0.300/24: '10.77.0.300' is neither an IPv4 nor an IPv6 address");
+  CHECK(error_of(base + chap + "rd.iscsi_target.address=10.77.0.1/33 rd.iscsi_target.interface=iscsi0") ==
+        "rd.iscsi_target.address=10.77.0.1/33: prefix length must be a number from 1 to 32");
+  CHECK(error_of(base + chap + "rd.iscsi_target.address=fd00::1/129 rd.iscsi_target.interface=iscsi0") ==
+        "rd.iscsi_target.address=fd00::1/129: prefix length must be a number from 1 to 128");
+  CHECK(error_of(base + chap + "rd.iscsi_target.address=10.77.0.1/24 rd.iscsi_target.interface=a/b") ==
+        "rd.iscsi_target.interface=a/b: not an interface name");
+  CHECK(error_of(base + chap + "rd.iscsi_target.address=10.77.0.1/24 rd.iscsi_target.interface=averyveryverylongname") ==
+        "rd.iscsi_target.interface=averyveryverylongname: not an interface name");
 }
