@@ -19,8 +19,12 @@ depends() {
     return 0
 }
 
+# What `iscsi-target start` loads (tools/target/kmod.h lio_modules); nothing else, each one is in every image.
+# Left out: target_core_file (fileio backstores need a mounted file system, target mode mounts none; only a
+# restored saveconfig.json could ask for it, and that restore then fails naming the module) and
+# target_core_pscsi / target_core_user (never used). configfs is ours to add: no dracut module installs it.
 installkernel() {
-    hostonly='' instmods configfs target_core_mod target_core_iblock target_core_file iscsi_target_mod
+    hostonly='' instmods configfs target_core_mod target_core_iblock iscsi_target_mod
 }
 
 install() {

@@ -19,9 +19,6 @@
 #include <future>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <iostream>
-#include <sstream>
 #include <vector>
 
 #include "blockdev.h"
@@ -37,12 +34,14 @@
 #include "lio_apply.h"
 #include "lio_paths.h"
 #include "lio_read.h"
+#include "output.h"
 #include "power_supply.h"
 #include "poweroff_guard.h"
 #include "saveconfig.h"
 #include "settings.h"
 #include "status.h"
 #include "target_plan.h"
+#include "text.h"
 
 namespace iscsi_target {
 namespace fs = std::filesystem;
@@ -52,7 +51,7 @@ namespace {
 constexpr const char* last_error_file = "/run/iscsi-target/error";
 constexpr long configfs_magic = 0x62656570;  // CONFIGFS_MAGIC, linux/magic.h
 
-void warn(const std::string& message) { std::cerr << "iscsi-target: warning: " << message << std::endl; }
+void warn(const std::string& message) { write_stderr("iscsi-target: warning: " + message + "\n"); }
 
 // The command line as dracut builds it, then our settings file inside the initramfs: CHAP secrets belong
 // there, because dracut logs its command line (cmdline.d included) to the kernel log.
@@ -69,19 +68,21 @@ Cmdline load_cmdline(const Options& o) {
 
 // The same name the boot side gives the target (iqn.h), for a command line without rd.iscsi_target.iqn.
 std::string default_iqn(const Options& o) {
-  std::ifstream in(fs::path(o.etc_dir) / "machine-id");
-  std::string id;
-  in >> id;
-  return default_target_iqn(id);
+  const std::string text = read_text_or_empty(fs::path(o.etc_dir) / "machine-id");
+  const auto words = split_fields(text, whitespace);  // its first word, as `ifstream >> id` took it
+  return default_target_iqn(words.empty() ? std::string_view() : words.front());
 }
 
-// Everything LIO needs from the running kernel, before the first configfs write.
-void prepare_kernel() {
+// Everything LIO needs from the running kernel, before the first configfs write; with_fileio: the config has
+// fileio backstores (kmod.h).
+void prepare_kernel(bool with_fileio) {
   // LIO keeps persistent-reservation state under its dbroot (/etc/target); without it every PR command fails.
   std::error_code ec;
   fs::create_directories("/etc/target/pr", ec);
   if (ec) throw Error("cannot create LIO state directory /etc/target/pr: " + ec.message());
-  load_kernel_modules(lio_modules);
+  std::vector<std::string> modules = lio_modules;
+  if (with_fileio) modules.emplace_back(lio_fileio_module);
+  load_kernel_modules(modules);
   struct statfs st {};
   if (::statfs("/sys/kernel/config", &st) != 0 || st.f_type != configfs_magic) {
     if (::mount("configfs", "/sys/kernel/config", "configfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0 && errno != EBUSY)
@@ -190,11 +191,10 @@ std::string power_lines(const PowerState& power) {
 bool poweroff_confirmed(const Options& o, const ConfigFs& configfs) {
   const auto targets = configfs.exists("target") ? read_status(configfs) : std::vector<TargetStatus>{};
   const std::string warning = poweroff_warning(targets, read_power_state(SystemRoots{}));
-  if (!warning.empty()) std::cerr << "iscsi-target: " << warning << std::flush;
+  if (!warning.empty()) write_stderr("iscsi-target: " + warning);
   const auto answer = confirm_poweroff(!warning.empty(), o.force, ::isatty(STDIN_FILENO) == 1, [] {
-    std::cerr << "Power off anyway? [y/N] " << std::flush;
-    std::string line;
-    return std::getline(std::cin, line) ? std::optional(line) : std::nullopt;
+    write_stderr("Power off anyway? [y/N] ");
+    return read_stdin_line();
   });
   if (answer == PoweroffAnswer::refused_no_terminal)
     print_error("poweroff refused: initiators are logged in and there is no terminal to ask on (use 'iscsi-target poweroff --force')");
@@ -208,8 +208,8 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 
 }  // namespace
 
-void print_error(const std::string& message) { std::cerr << "iscsi-target: error: " << message << std::endl; }
-void print_info(const std::string& message) { std::cout << "iscsi-target: " << message << std::endl; }
+void print_error(const std::string& message) { write_stderr("iscsi-target: error: " + message + "\n"); }
+void print_info(const std::string& message) { write_stdout("iscsi-target: " + message + "\n"); }
 
 int cmd_start(const Options& o) {
   const auto started = std::chrono::steady_clock::now();
@@ -236,7 +236,7 @@ int cmd_start(const Options& o) {
           print_info("cable address " + done);
           return done;
         });
-      prepare_kernel();
+      prepare_kernel(/*with_fileio=*/false);
     }
     const double modules_loaded = seconds_since(started);
     if (cable.valid()) cable.get();  // rethrows the cable's error
@@ -254,16 +254,16 @@ int cmd_start(const Options& o) {
       apply_lio_config(configfs, config, warn);
     }
     forget_error(o);
-    std::ostringstream summary;
-    summary << "ready: " << settings.iqn << " on " << settings.portal.configfs_name() << ", " << devices.size() << " LUN(s):";
-    for (size_t i = 0; i < devices.size(); ++i) summary << " " << i << "=" << devices[i].path;
-    summary << "; start took " << std::fixed;
-    summary.precision(2);
+    std::string summary = "ready: " + settings.iqn + " on " + settings.portal.configfs_name() + ", " +
+                          std::to_string(devices.size()) + " LUN(s):";
+    for (size_t i = 0; i < devices.size(); ++i) summary += " " + std::to_string(i) + "=" + devices[i].path;
     const double total = seconds_since(started);
-    summary << total << " s (since its start: modules loaded at " << modules_loaded << " s, ";
-    if (settings.cable) summary << "cable address at " << cable_up << " s, ";
-    summary << "disks and address at " << devices_ready << " s; configfs " << total - devices_ready << " s)";
-    print_info(summary.str());
+    summary += "; start took " + fixed_point(total, 2) + " s (since its start: modules loaded at " +
+               fixed_point(modules_loaded, 2) + " s, ";
+    if (settings.cable) summary += "cable address at " + fixed_point(cable_up, 2) + " s, ";
+    summary += "disks and address at " + fixed_point(devices_ready, 2) + " s; configfs " +
+               fixed_point(total - devices_ready, 2) + " s)";
+    print_info(summary);
     return 0;
   } catch (const Error& e) {
     remember_error(o, e.what());
@@ -293,9 +293,9 @@ int cmd_status(const Options& o) {
   if (o.json) {
     auto json = status_to_json(targets);
     json["power"] = power_to_json(power);
-    std::cout << json.dump(2) << std::endl;
+    write_stdout(json.dump(2) + "\n");
   } else {
-    std::cout << status_to_text(targets) << power_lines(power);
+    write_stdout(status_to_text(targets) + power_lines(power));
   }
   return 0;
 }
@@ -303,7 +303,7 @@ int cmd_status(const Options& o) {
 int cmd_save(const Options& o) {
   ConfigFs configfs(o.configfs_root);
   const std::string text = saveconfig_from_lio(read_lio_config(configfs, /*with_secrets=*/true)).dump(2) + "\n";
-  if (o.positional.empty() || o.positional[0] == "-") std::cout << text;
+  if (o.positional.empty() || o.positional[0] == "-") write_stdout(text);
   else write_file_atomic(o.positional[0], text, 0600), print_info("saved to " + o.positional[0]);  // holds CHAP secrets
   return 0;
 }
@@ -325,7 +325,9 @@ int cmd_restore(const Options& o) {
   } catch (const Error& e) {
     throw Error(file + ": " + e.what());
   }
-  if (o.real_system()) prepare_kernel();
+  if (o.real_system())
+    prepare_kernel(std::any_of(config.storage_objects.begin(), config.storage_objects.end(),
+                               [](const StorageObject& so) { return so.plugin == "fileio"; }));
   ConfigFs configfs(o.configfs_root);
   std::vector<std::string> iqns;
   for (const auto& target : config.targets) iqns.push_back(target.wwn);
@@ -347,7 +349,7 @@ int cmd_prepare(const Options& o) {
   if (::setpriority(PRIO_PROCESS, 0, 19) != 0) warn(std::string("prepare: setpriority: ") + std::strerror(errno));
   if (o.real_system()) {
     start_crng_warmup();
-    prepare_kernel();
+    prepare_kernel(/*with_fileio=*/false);
   }
   return 0;
 }
@@ -356,17 +358,17 @@ int cmd_console(const Options& o) {
   ConfigFs configfs(o.configfs_root);
   const auto targets = read_status(configfs);
   const bool read_only = !targets.empty() && std::all_of(targets.begin(), targets.end(), [](const TargetStatus& t) { return t.read_only; });
-  std::cout << "\n=== iSCSI Target mode: this machine's disks are exported" << (read_only ? " read-only" : "")
-            << "; its filesystems stay unmounted ===\n"
-            << status_to_text(targets) << power_lines(read_power_state(SystemRoots{}));
+  std::string banner = std::string("\n=== iSCSI Target mode: this machine's disks are exported") +
+                       (read_only ? " read-only" : "") + "; its filesystems stay unmounted ===\n" +
+                       status_to_text(targets) + power_lines(read_power_state(SystemRoots{}));
   if (const std::string error = read_text_or_empty(last_error_file); !error.empty())
-    std::cout << "  NOT EXPORTING: " << error.substr(0, error.find('\n')) << "\n";
+    banner += "  NOT EXPORTING: " + error.substr(0, error.find('\n')) + "\n";
   const std::string addresses = local_addresses();
-  std::cout << "  addresses: " << (addresses.empty() ? "none configured" : addresses) << "\n"
-            << "  Power off: iscsi-target poweroff (stops the target first; asks while a computer uses the disk"
-            << (fs::exists("/run/systemd/system") ? "; systemctl poweroff does not ask" : "")
-            << ").  Leaving this shell brings it back.\n\n"
-            << std::flush;
+  banner += "  addresses: " + (addresses.empty() ? std::string("none configured") : addresses) + "\n" +
+            "  Power off: iscsi-target poweroff (stops the target first; asks while a computer uses the disk" +
+            (fs::exists("/run/systemd/system") ? "; systemctl poweroff does not ask" : "") +
+            ").  Leaving this shell brings it back.\n\n";
+  write_stdout(banner);
   pid_t child = fork();
   if (child < 0) throw system_error("cannot fork", "/bin/sh", errno);
   if (child == 0) {

@@ -5,7 +5,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <iostream>
 #include <thread>
 
 #include "acl_sessions.h"

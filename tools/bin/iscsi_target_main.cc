@@ -1,10 +1,14 @@
 // iscsi-target: export this machine's disks through the kernel's LIO iSCSI target (used from the initramfs).
+#include <unistd.h>
+
+#include <cstdlib>
 #include <cstring>
-#include <iostream>
+#include <exception>
 #include <map>
 
 #include "commands.h"
 #include "error.h"
+#include "output.h"
 
 namespace {
 
@@ -31,12 +35,42 @@ Options:
   --force          poweroff: do not ask, even while initiators are logged in
 )";
 
+// Instead of the verbose terminate handler, which names the exception's type and for that links the C++
+// demangler (≈ 40 KB of the initramfs binary). main catches every exception, so this runs only on a noexcept
+// violation or the like: it says what() when there is one, and aborts.
+[[noreturn]] void terminate_quietly() noexcept {
+  std::string message = "iscsi-target: internal error: terminate called";
+  if (const auto current = std::current_exception()) {
+    try {
+      std::rethrow_exception(current);
+    } catch (const std::exception& e) {
+      message += std::string(" after an exception: ") + e.what();
+    } catch (...) {
+      message += " after an exception";
+    }
+  }
+  message += "\n";
+  iscsi_target::write_stderr(message);
+  std::abort();
+}
+
 }  // namespace
+
+// The handler std::terminate starts with. std::set_terminate(terminate_quietly) in main would not make the
+// binary smaller: the default handler is the initial value of this variable, defined in libsupc++'s
+// eh_term_handler.o, and the static link (-static-libstdc++, tools/CMakeLists.txt) pulls that member, and with
+// it __gnu_cxx::__verbose_terminate_handler and __cxa_demangle, as soon as anything refers to the variable.
+// Defining it here satisfies the reference first, so the member stays in the archive. With a shared
+// libstdc++ (sanitizer builds) the library keeps its own definition or takes this one; either way works.
+namespace __cxxabiv1 {  // NOLINT(cert-dcl58-cpp,bugprone-reserved-identifier)
+// NOLINTNEXTLINE(bugprone-reserved-identifier,cppcoreguidelines-avoid-non-const-global-variables)
+std::terminate_handler __terminate_handler = terminate_quietly;
+}  // namespace __cxxabiv1
 
 int main(int argc, char** argv) {
   using namespace iscsi_target;
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
-    std::cout << usage;
+    write_stdout(usage);
     return argc < 2 ? 2 : 0;
   }
   const std::string command = argv[1];

@@ -21,8 +21,9 @@ struct Fd {
   }
 };
 
-// errno 0 with the file missing, else the whole content.
-std::optional<std::string> read_all(const fs::path& file, int& err) {
+}  // namespace
+
+std::optional<std::string> read_file_raw(const fs::path& file, int& err) {
   err = 0;
   Fd in{::open(file.c_str(), O_RDONLY | O_CLOEXEC)};
   if (in.fd < 0) {
@@ -36,11 +37,20 @@ std::optional<std::string> read_all(const fs::path& file, int& err) {
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       err = errno;  // EISDIR for a directory
-      return std::nullopt;
+      return text;
     }
     if (n == 0) return text;
     text.append(buffer, static_cast<size_t>(n));
   }
+}
+
+namespace {
+
+// errno 0 with the whole content, else nullopt (the file missing: ENOENT).
+std::optional<std::string> read_all(const fs::path& file, int& err) {
+  auto text = read_file_raw(file, err);
+  if (err != 0) return std::nullopt;
+  return text;
 }
 
 void write_all(int fd, const std::string& content, const fs::path& file) {

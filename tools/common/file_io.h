@@ -9,6 +9,11 @@
 
 namespace iscsi_target {
 
+// The reader under the ones below: the bytes read until end of file; nullopt when open(2) fails (errno in err).
+// A read(2) error after the open sets err and returns what was read until then, as an ifstream would (a
+// configfs or sysfs attribute whose show() fails reads as what it gave). err is 0 on a full read.
+std::optional<std::string> read_file_raw(const std::filesystem::path& file, int& err);
+
 // The whole file. Throws Error "cannot read FILE: <errno text>" (a directory in its place: "Is a directory").
 std::string read_file(const std::filesystem::path& file);
 

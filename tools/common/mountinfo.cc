@@ -6,8 +6,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <fstream>
-#include <sstream>
 
 #include "error.h"
 #include "sysfs.h"
@@ -17,29 +15,6 @@ namespace iscsi_target {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::vector<std::string_view> split_fields(std::string_view line) {
-  std::vector<std::string_view> fields;
-  size_t pos = 0;
-  while (pos < line.size()) {
-    const size_t start = line.find_first_not_of(" \t", pos);
-    if (start == std::string_view::npos) break;
-    const size_t end = std::min(line.find_first_of(" \t", start), line.size());
-    fields.push_back(line.substr(start, end - start));
-    pos = end;
-  }
-  return fields;
-}
-
-std::vector<std::string_view> lines_of(std::string_view text) {
-  std::vector<std::string_view> lines;
-  while (!text.empty()) {
-    const size_t end = std::min(text.find('\n'), text.size());
-    lines.push_back(text.substr(0, end));
-    text.remove_prefix(std::min(end + 1, text.size()));
-  }
-  return lines;
-}
 
 void add_unique(std::vector<dev_t>& devices, dev_t d) {
   if (std::find(devices.begin(), devices.end(), d) == devices.end()) devices.push_back(d);
@@ -87,12 +62,10 @@ std::vector<Mount> parse_mountinfo(std::string_view text, const SystemRoots& roo
 
 std::vector<Mount> read_mountinfo(const SystemRoots& roots) {
   const fs::path file = roots.mountinfo();
-  std::ifstream in(file);
-  if (!in) throw system_error("reading", file.string(), errno);
-  std::stringstream text;
-  text << in.rdbuf();
-  if (in.bad()) throw system_error("reading", file.string(), errno);
-  return parse_mountinfo(text.str(), roots);
+  int err = 0;
+  const auto text = read_file_raw(file, err);
+  if (!text || err != 0) throw system_error("reading", file.string(), err);
+  return parse_mountinfo(*text, roots);
 }
 
 std::vector<dev_t> btrfs_members(const SystemRoots& roots, dev_t member) {

@@ -1,20 +1,17 @@
 #include "acl_sessions.h"
 
 #include <algorithm>
-#include <sstream>
 
 #include "lio_read.h"
+#include "text.h"
 
 namespace iscsi_target {
 
 std::vector<std::string> parse_acl_info_addresses(const std::string& info) {
   std::vector<std::string> out;
-  std::istringstream lines(info);
-  std::string line;
-  while (std::getline(lines, line)) {
-    std::istringstream words(line);
-    std::string word, address;
-    if (words >> word && word == "Address" && words >> address) out.push_back(address);
+  for (std::string_view line : lines_of(info)) {
+    const auto words = split_fields(line, whitespace);
+    if (words.size() >= 2 && words[0] == "Address") out.emplace_back(words[1]);
   }
   return out;
 }

@@ -7,10 +7,9 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <fstream>
-#include <sstream>
 
 #include "error.h"
+#include "file_io.h"
 
 namespace iscsi_target {
 namespace fs = std::filesystem;
@@ -20,6 +19,12 @@ namespace {
 // Emulation marks directories made by mkdir(2); unmarked ones stand for configfs's default groups
 // (attrib/, auth/, param/ …), which vanish with their parent unless they hold links or made groups.
 constexpr const char* group_marker = ".configfs-group";
+
+// An empty file, as std::ofstream(file) made it (mode 0666 less the umask; a failure is not an error).
+void touch(const fs::path& file) {
+  const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+  if (fd >= 0) ::close(fd);
+}
 
 bool holds_links_or_groups(const fs::path& dir) {
   std::error_code ec;
@@ -69,11 +74,8 @@ std::vector<std::string> ConfigFs::list(const std::string& rel) const {
 }
 
 std::optional<std::string> ConfigFs::read(const std::string& rel) const {
-  std::ifstream in(path(rel));
-  if (!in) return std::nullopt;
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
+  int err = 0;
+  return read_file_raw(path(rel), err);  // a show() that fails reads as what it gave, as before (ifstream)
 }
 
 std::optional<std::string> ConfigFs::read_link(const std::string& rel) const {
@@ -90,7 +92,7 @@ void ConfigFs::mkdir(const std::string& rel) {
   const auto p = path(rel);
   if (options_.emulate) fs::create_directories(p.parent_path());
   if (::mkdir(p.c_str(), 0755) != 0) throw system_error("cannot create configfs directory", p.string(), errno);
-  if (options_.emulate) std::ofstream(p / group_marker);
+  if (options_.emulate) touch(p / group_marker);
 }
 
 void ConfigFs::mkdir_in_child(const std::string& rel) {
@@ -105,7 +107,7 @@ void ConfigFs::mkdir_in_child(const std::string& rel) {
     if (errno != EINTR) throw system_error("cannot wait for the process creating configfs directory", p.string(), errno);
   const int err = WIFEXITED(status) ? WEXITSTATUS(status) : EINTR;
   if (err != 0) throw system_error("cannot create configfs directory", p.string(), err);
-  if (options_.emulate) std::ofstream(p / group_marker);
+  if (options_.emulate) touch(p / group_marker);
 }
 
 void ConfigFs::write(const std::string& rel, const std::string& value) {

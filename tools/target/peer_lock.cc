@@ -13,9 +13,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <sstream>
 
 #include "error.h"
+#include "text.h"
 
 namespace iscsi_target {
 
@@ -35,13 +35,11 @@ std::string mac_text(const std::array<uint8_t, 6>& mac) {
 
 std::optional<Neighbour> find_arp_entry(const std::string& proc_net_arp, const std::string& address) {
   // "IP address       HW type     Flags       HW address            Mask     Device"
-  std::istringstream lines(proc_net_arp);
-  std::string line;
-  std::getline(lines, line);  // header
-  while (std::getline(lines, line)) {
-    std::istringstream words(line);
-    std::string ip, hw_type, flags, hw_address, mask, device;
-    if (!(words >> ip >> hw_type >> flags >> hw_address >> mask >> device) || ip != address) continue;
+  const auto lines = lines_of(proc_net_arp);
+  for (size_t l = 1; l < lines.size(); ++l) {  // lines[0]: the header
+    const auto words = split_fields(lines[l], whitespace);
+    if (words.size() < 6 || words[0] != address) continue;
+    const std::string flags(words[2]), hw_address(words[3]), device(words[5]);
     const unsigned long flag_bits = std::strtoul(flags.c_str(), nullptr, 16);
     if (!(flag_bits & 0x2)) continue;  // ATF_COM: the MAC is known
     Neighbour n{device, {}};

@@ -3,7 +3,8 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
-#include <fstream>
+
+#include "file_io.h"
 
 namespace iscsi_target {
 
@@ -12,9 +13,8 @@ namespace fs = std::filesystem;
 namespace {
 
 std::string read_word(const fs::path& file) {
-  std::ifstream in(file);
-  std::string line;
-  std::getline(in, line);
+  const std::string text = read_text_or_empty(file);
+  std::string line = text.substr(0, text.find('\n'));
   while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) line.pop_back();
   return line;
 }

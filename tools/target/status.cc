@@ -1,12 +1,12 @@
 #include "status.h"
 
 #include <algorithm>
-#include <sstream>
 
 #include "acl_sessions.h"
 #include "lio_paths.h"
 #include "lio_read.h"
 #include "sysfs.h"
+#include "text.h"
 
 namespace iscsi_target {
 
@@ -32,10 +32,7 @@ std::string human_size(uint64_t bytes) {
   double value = static_cast<double>(bytes);
   int unit = 0;
   while (value >= 1024 && unit < 4) value /= 1024, ++unit;
-  std::ostringstream out;
-  out.precision(value < 10 && unit > 0 ? 2 : 0);
-  out << std::fixed << value << " " << units[unit];
-  return out.str();
+  return fixed_point(value, value < 10 && unit > 0 ? 2 : 0) + " " + units[unit];
 }
 
 // Backstore read-only, or mapped by at least one ACL and write-protected in every mapping.
@@ -117,22 +114,24 @@ nlohmann::json status_to_json(const std::vector<TargetStatus>& targets) {
 }
 
 std::string status_to_text(const std::vector<TargetStatus>& targets) {
-  std::ostringstream out;
-  if (targets.empty()) out << "No iSCSI target is configured.\n";
+  using std::to_string;
+  std::string out;
+  if (targets.empty()) out += "No iSCSI target is configured.\n";
   for (const auto& t : targets) {
-    out << "Target " << t.iqn << (t.enabled ? "" : " (disabled)") << "\n";
-    if (t.read_only) out << "  read-only export: LIO refuses every write (DATA PROTECT), the disks stay unchanged\n";
-    for (const auto& p : t.portals) out << "  portal  " << p << "\n";
-    out << "  auth    " << t.authentication << "\n";
+    out += "Target " + t.iqn + (t.enabled ? "" : " (disabled)") + "\n";
+    if (t.read_only) out += "  read-only export: LIO refuses every write (DATA PROTECT), the disks stay unchanged\n";
+    for (const auto& p : t.portals) out += "  portal  " + p + "\n";
+    out += "  auth    " + t.authentication + "\n";
     for (const auto& l : t.luns)
-      out << "  LUN " << l.index << "   " << l.device << "  " << human_size(l.size_bytes) << "  serial " << l.serial
-          << "  (" << l.commands << " cmds, " << l.read_mbytes << " MiB read, " << l.write_mbytes << " MiB written)"
-          << (l.read_only ? "  read-only" : "") << "\n";
+      out += "  LUN " + to_string(l.index) + "   " + l.device + "  " + human_size(l.size_bytes) + "  serial " + l.serial +
+             "  (" + to_string(l.commands) + " cmds, " + to_string(l.read_mbytes) + " MiB read, " +
+             to_string(l.write_mbytes) + " MiB written)" + (l.read_only ? "  read-only" : "") + "\n";
     for (const auto& i : t.initiators)
-      out << "  initiator " << i.iqn << (i.logged_in ? "  [logged in" + (i.address.empty() ? "" : " from " + i.address) + "]" : "  [not logged in]")
-          << "\n";
+      out += "  initiator " + i.iqn +
+             (i.logged_in ? "  [logged in" + (i.address.empty() ? "" : " from " + i.address) + "]" : "  [not logged in]") +
+             "\n";
   }
-  return out.str();
+  return out;
 }
 
 }  // namespace iscsi_target
