@@ -85,7 +85,7 @@ while IFS= read -r -d '' rel; do
     esac
     group_raw[$group]=$((${group_raw[$group]:-0} + raw))
     group_gz[$group]=$((${group_gz[$group]:-0} + gz))
-    row "  $rel" "$raw" "$gz"
+    row "  ${rel/usr\/lib\/modules\/$KVER\/kernel\//…\/}" "$raw" "$gz"
 done < <(cd "$RUN_DIR/with" && find . -type f -print0 | sort -z)
 for group in binary "kernel modules" "shared libraries" "scripts, units, other"; do
     row "  sum: $group" "${group_raw[$group]:-0}" "${group_gz[$group]:-0}"

@@ -7,6 +7,7 @@
 #include <charconv>
 #include <tuple>
 
+#include "real_path.h"
 #include "text.h"
 
 namespace iscsi_target::sysfs {
@@ -18,10 +19,8 @@ namespace {
 constexpr int max_slave_depth = 16;
 
 std::optional<fs::path> canonical_dir(const SystemRoots& roots, dev_t devno) {
-  std::error_code ec;
-  fs::path real = fs::canonical(dir(roots, devno), ec);
-  if (ec) return std::nullopt;
-  return real;
+  int err = 0;
+  return real_path(dir(roots, devno), err);
 }
 
 bool is_partition_dir(const fs::path& d) {
@@ -74,9 +73,9 @@ std::optional<dev_t> by_name(const SystemRoots& roots, const std::string& name) 
 
 std::optional<dev_t> by_device_path(const SystemRoots& roots, const std::string& path) {
   if (!path.starts_with("/dev/")) return std::nullopt;
-  std::error_code ec;
-  const fs::path real = fs::canonical(roots.dev / path.substr(5), ec);
-  return by_name(roots, (ec ? fs::path(path) : real).filename().string());
+  int err = 0;
+  const auto real = real_path(roots.dev / path.substr(5), err);
+  return by_name(roots, real.value_or(fs::path(path)).filename().string());
 }
 
 std::string name_of(const SystemRoots& roots, dev_t devno) {

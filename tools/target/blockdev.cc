@@ -9,6 +9,7 @@
 
 #include "error.h"
 #include "mountinfo.h"
+#include "real_path.h"
 #include "sysfs.h"
 #include "text.h"
 
@@ -49,7 +50,13 @@ std::string probe_value(const std::string& devpath, const char* name) {
 std::string device_identity(const SystemRoots& roots, dev_t devno, const std::string& devpath) {
   const fs::path dir = sysfs::dir(roots, devno);
   const bool partition = fs::exists(dir / "partition");
-  const fs::path disk = partition ? fs::canonical(dir).parent_path() : dir;
+  fs::path disk = dir;
+  if (partition) {
+    int err = 0;
+    const auto real = real_path(dir, err);
+    if (!real) throw system_error("cannot resolve", dir.string(), err);
+    disk = real->parent_path();
+  }
   const std::string suffix = partition ? ":part" + read_first_line(dir / "partition") : "";
   for (const char* file : {"wwid", "device/wwid", "serial", "device/serial"}) {
     std::string value = read_first_line(disk / file);
@@ -97,9 +104,10 @@ BlockDevice resolve_block_device(const std::string& key, const std::string& spec
 
   BlockDevice dev;
   dev.spec = spec;
-  std::error_code ec;
-  dev.path = fs::canonical(*path, ec).string();
-  if (ec) throw setting_error(key, spec, "cannot resolve " + *path + ": " + ec.message());
+  int err = 0;
+  const auto real = real_path(*path, err);
+  if (!real) throw setting_error(key, spec, "cannot resolve " + *path + ": " + std::strerror(err));
+  dev.path = real->string();
   struct stat st {};
   if (::stat(dev.path.c_str(), &st) != 0) throw setting_error(key, spec, dev.path + ": " + std::strerror(errno));
   if (!S_ISBLK(st.st_mode)) throw setting_error(key, spec, dev.path + " is not a block device");
