@@ -66,7 +66,9 @@ qemu-io --object "secret,id=chap0,data=$CHAP_PASS" --image-opts "$(image_opts "$
     -c 'write -P 0xa1 0 64k' -c 'sleep 40000' -c 'write -P 0xa2 64k 64k' >"$RUN_DIR/qemu-io-a.log" 2>&1 &
 holder=$!
 at_exit "kill $holder 2>/dev/null"
-if wait_console 'iscsi-target: disk in use by 10\.0\.2\.2' 30; then
+# A's login itself can take half a minute when the suite's other VMs load the host (seen in a CI run); B's tries
+# below start only once A holds the disk, well within A's 40 s hold.
+if wait_console 'iscsi-target: disk in use by 10\.0\.2\.2' 120; then
     pass "target console: ${VM_MATCH#*iscsi-target: }"
     check_match "the lock names A's MAC and interface" '10\.0\.2\.2 \(52:55:0a:00:02:02 on eth0\)' "$VM_MATCH"
 else
