@@ -16,6 +16,7 @@
 
 #include "error.h"
 #include "file_io.h"
+#include "peer_lock.h"  // mac_text
 
 namespace iscsi_target {
 
@@ -85,12 +86,6 @@ std::optional<std::array<uint8_t, 6>> arp_conflict_on(const std::string& key, co
     if (auto packet = parse_arp(buffer, static_cast<size_t>(n)); packet && arp_conflict(*packet, ip, mac))
       return packet->sender_mac;
   }
-}
-
-std::string mac_string(const std::array<uint8_t, 6>& mac) {
-  char text[18];
-  std::snprintf(text, sizeof text, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
-  return text;
 }
 
 }  // namespace
@@ -181,7 +176,7 @@ std::string bring_up_cable(const std::string& key, const CableAddress& cable, st
     std::array<uint8_t, 4> ip{};
     std::memcpy(ip.data(), &address.s_addr, 4);
     if (auto other = arp_conflict_on(key, cable, static_cast<int>(ifindex), mac, ip))
-      throw Error(key + "=" + cable.text() + " on " + cable.interface + ": the address is in use by " + mac_string(*other) +
+      throw Error(key + "=" + cable.text() + " on " + cable.interface + ": the address is in use by " + mac_text(*other) +
                   " on this link (wrong network?); not set");
     note = ", no other host has it";
   } else {
